@@ -1,0 +1,12 @@
+# oak_add_test(name SOURCES a.cpp b.cpp LIBS lib... [LABELS unit|integration])
+# One line per test binary; every gtest case is registered with ctest.
+include(GoogleTest)
+function(oak_add_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gmock GTest::gtest_main oak_warnings)
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${T_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()

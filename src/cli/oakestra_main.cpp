@@ -1,0 +1,36 @@
+// `oakestra`: every daemon of the product in one binary (`oakestra root`, ...).
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/log.h"
+#include "root/options.h"
+#include "root/root_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"oakestra: edge orchestrator daemons (root, cluster, worker)", "oakestra"};
+  app.set_version_flag("--version", std::string("oakestra ") + OAK_VERSION);
+  app.set_config("--config", "", "read flags from a TOML/INI file (keys are flag names)");
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->envname("OAKESTRA_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text or json")
+      ->envname("OAKESTRA_LOG_FORMAT")
+      ->capture_default_str();
+
+  oak::root::RootOptions root_options;
+  auto* root = app.add_subcommand("root", "root orchestrator: REST API, accounts, scheduling");
+  oak::root::addRootFlags(*root, root_options);
+
+  CLI11_PARSE(app, argc, argv);
+  std::string component = app.get_subcommands().front()->get_name();
+  if (auto s = oak::initLogging(log_level, log_format, component); !s) {
+    std::fprintf(stderr, "oakestra: %s\n", s.error().message.c_str());
+    return 2;
+  }
+  if (root->parsed()) return oak::root::runRoot(root_options);
+  return 2;
+}

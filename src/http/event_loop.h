@@ -1,0 +1,39 @@
+#pragma once
+// The async core: one event loop thread owns all mutable state of a daemon (no locks in business
+// logic). CPU-heavy work (password hashing) runs on a small pool and completes back on the loop.
+
+#include <functional>
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace oak {
+
+class EventLoop {
+ public:
+  explicit EventLoop(unsigned blocking_threads = 1);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs handlers on the calling thread until `stop()`.
+  void run();
+  // Thread-safe.
+  void stop();
+  // Thread-safe: queues `fn` to run on the loop.
+  void post(std::function<void()> fn);
+  // Runs `work` on a pool thread, then `done` on the loop.
+  void runBlocking(std::function<void()> work, std::function<void()> done);
+  // Calls `fn(signal)` on the loop at SIGINT or SIGTERM (once per signal).
+  void onTerminate(std::function<void(int)> fn);
+
+  boost::asio::io_context& context();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace oak

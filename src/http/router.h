@@ -1,0 +1,66 @@
+#pragma once
+// Maps (method, path template) to handlers. Templates use OpenAPI syntax ("/api/service/{id}"),
+// so the route table doubles as the source of the OpenAPI document (see `openapi.h`).
+// Paths match with or without a trailing slash.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+
+namespace oak::http {
+
+// Completes an asynchronous request. Must be called on the event loop thread, exactly once;
+// extra calls are ignored.
+class Responder {
+ public:
+  explicit Responder(std::function<void(Response)> sink);
+  void send(Response r) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+using SyncHandler = std::function<Response(const Request&)>;
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
+// What the OpenAPI document says about a route.
+struct RouteDoc {
+  std::string summary;
+  std::string tag;
+  bool authenticated = true;   // needs a bearer access token
+  std::string role;            // role required besides authentication, if any
+  std::string request_schema;  // name of a request body schema, empty if no body
+  std::string response_schema; // name of the success response schema, empty for a generic object
+};
+
+struct Route {
+  Method method;
+  std::string pattern;
+  std::vector<std::string> segments;  // pattern split on '/'
+  RouteDoc doc;
+  AsyncHandler handler;
+};
+
+class Router {
+ public:
+  void add(Method m, std::string pattern, RouteDoc doc, SyncHandler h);
+  void addAsync(Method m, std::string pattern, RouteDoc doc, AsyncHandler h);
+
+  // Finds the route, fills `req.path_params`, and runs it. Unknown paths answer 404, known paths
+  // with another method 405, and OPTIONS answers a CORS preflight.
+  void dispatch(Request& req, const Responder& respond) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Normalises a request path: strips one trailing slash (except for "/").
+std::string normalizePath(std::string_view path);
+
+}  // namespace oak::http

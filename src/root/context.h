@@ -1,0 +1,41 @@
+#pragma once
+// What every part of the root orchestrator shares. Owned by `RootServer`; all of it is used on
+// the event loop thread only.
+
+#include "auth/password.h"
+#include "auth/tokens.h"
+#include "common/clock.h"
+#include "http/event_loop.h"
+#include "store/store.h"
+
+namespace oak::root {
+
+class Accounts;
+class Applications;
+class ServiceAddresses;
+class Clusters;
+
+struct RootContext {
+  store::Store& store;
+  const Clock& clock;
+  EventLoop& loop;
+  auth::TokenService& tokens;
+  auth::PasswordCost password_cost;
+  Accounts* accounts = nullptr;
+  Applications* applications = nullptr;
+  ServiceAddresses* addresses = nullptr;
+  Clusters* clusters = nullptr;
+};
+
+// Collection names in the store.
+namespace coll {
+inline constexpr const char* kUsers = "users";
+inline constexpr const char* kOrganizations = "organizations";
+inline constexpr const char* kApplications = "applications";
+inline constexpr const char* kServices = "services";
+inline constexpr const char* kClusters = "clusters";
+inline constexpr const char* kAddresses = "addresses";
+inline constexpr const char* kMeta = "meta";
+}  // namespace coll
+
+}  // namespace oak::root

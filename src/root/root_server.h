@@ -1,0 +1,40 @@
+#pragma once
+// The root orchestrator as one object: store, accounts, applications, scheduler, address manager
+// and the REST API on an event loop. `oakestra root` runs one; tests start one in-process or run
+// the binary.
+
+#include <memory>
+
+#include "auth/password.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "http/event_loop.h"
+#include "root/options.h"
+
+namespace oak::root {
+
+class RootServer {
+ public:
+  struct Deps {
+    const Clock* clock = &SystemClock::instance();
+    auth::PasswordCost password_cost = auth::PasswordCost::interactive();
+  };
+  static Result<std::unique_ptr<RootServer>> create(const RootOptions& options, EventLoop& loop,
+                                                    Deps deps);
+  ~RootServer();
+  uint16_t port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  explicit RootServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs `oakestra root` until SIGINT/SIGTERM. Returns the process exit code.
+int runRoot(const RootOptions& options);
+
+// Splits "HOST:PORT" / "[v6]:PORT"; errors name the flag.
+Result<std::pair<std::string, uint16_t>> parseListen(std::string_view text, std::string_view flag);
+
+}  // namespace oak::root
