@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("oakestra ") + OAK_VERSION);
   app.set_config("--config", "", "read flags from a TOML/INI file (keys are flag names)");
   app.require_subcommand(1);
+  // Global flags (--log-level, ...) may also follow the subcommand.
+  app.fallthrough();
   std::string log_level = "info";
   std::string log_format = "text";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")

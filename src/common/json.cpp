@@ -13,14 +13,14 @@ Result<boost::json::value> parse(std::string_view text) {
   boost::json::stream_parser p({}, opts);
   boost::system::error_code ec;
   size_t consumed = p.write_some(text.data(), text.size(), ec);
+  if (!ec && consumed != text.size()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     fmt::format("malformed JSON body: trailing data at byte {}", consumed));
+  }
   if (!ec) p.finish(ec);
   if (ec) {
     return makeError(ErrorCode::kInvalidArgument,
                      fmt::format("malformed JSON body: {} (at byte {})", ec.message(), consumed));
-  }
-  if (consumed != text.size()) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     fmt::format("malformed JSON body: trailing data at byte {}", consumed));
   }
   return p.release();
 }
@@ -71,7 +71,10 @@ std::optional<int64_t> getInt(const boost::json::object& o, std::string_view key
   }
   if (v.is_double()) {
     double d = v.get_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    // Range check first: casting an out-of-range double is undefined behaviour.
+    if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<int64_t>(d))) {
+      return static_cast<int64_t>(d);
+    }
   }
   return std::nullopt;
 }

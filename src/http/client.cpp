@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <optional>
 
 namespace oak::http {
 
@@ -31,14 +32,18 @@ Result<Url> Url::parse(std::string_view text) {
     u.base_path = std::string(rest.substr(slash));
     while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
   }
-  std::string_view port_text;
+  std::optional<std::string_view> port_text;
   if (hostport.starts_with('[')) {
     size_t close = hostport.find(']');
     if (close == std::string_view::npos) {
       return makeError(ErrorCode::kInvalidArgument, fmt::format("'{}': unclosed '['", text));
     }
     u.host = std::string(hostport.substr(1, close - 1));
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port_text = hostport.substr(close + 2);
+    std::string_view after = hostport.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return makeError(ErrorCode::kInvalidArgument, fmt::format("'{}': bad port", text));
+    }
+    if (!after.empty()) port_text = after.substr(1);
   } else {
     size_t colon = hostport.rfind(':');
     u.host = std::string(hostport.substr(0, colon));
@@ -47,14 +52,32 @@ Result<Url> Url::parse(std::string_view text) {
   if (u.host.empty()) {
     return makeError(ErrorCode::kInvalidArgument, fmt::format("'{}': missing host", text));
   }
-  if (!port_text.empty()) {
-    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), u.port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || u.port == 0) {
+  // A ':' promises a port: "host:" is a typo, not port 80.
+  if (port_text) {
+    auto [p, ec] =
+        std::from_chars(port_text->data(), port_text->data() + port_text->size(), u.port);
+    if (port_text->empty() || ec != std::errc() || p != port_text->data() + port_text->size() ||
+        u.port == 0) {
       return makeError(ErrorCode::kInvalidArgument, fmt::format("'{}': bad port", text));
     }
   }
   return u;
 }
+
+namespace {
+
+// Runs one asynchronous operation to its end on the connection's own context: Beast applies the
+// stream's deadline to asynchronous operations only, so blocking calls would wait forever.
+template <class Start>
+boost::system::error_code runOne(asio::io_context& io, Start start) {
+  boost::system::error_code result;
+  start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
+}  // namespace
 
 struct Connection::Impl {
   asio::io_context io;
@@ -80,7 +103,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& host, ui
   auto results = resolver.resolve(host, std::to_string(port), ec);
   if (!ec) {
     impl->stream.expires_after(timeout);
-    impl->stream.connect(results, ec);
+    ec = runOne(impl->io, [&](auto handler) { impl->stream.async_connect(results, handler); });
   }
   if (ec) {
     return makeError(ErrorCode::kUnavailable,
@@ -101,14 +124,22 @@ Result<Response> Connection::send(const ClientRequest& req) {
   }
   msg.prepare_payload();
   msg.keep_alive(true);
-  boost::system::error_code ec;
-  impl_->stream.expires_after(impl_->timeout);
-  bhttp::write(impl_->stream, msg, ec);
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(256 * 1024 * 1024);
+  auto& stream = impl_->stream;
+  stream.expires_after(impl_->timeout);  // one deadline for the whole exchange
+  auto ec = runOne(impl_->io, [&](auto handler) { bhttp::async_write(stream, msg, handler); });
   // A server may answer early (e.g. 413) and stop reading: the answer is still worth reading.
+  // Interim answers (100 Continue) precede the final one.
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   boost::system::error_code read_ec;
-  bhttp::read(impl_->stream, impl_->buffer, parser, read_ec);
+  do {
+    parser.emplace();
+    parser->body_limit(256 * 1024 * 1024);
+    parser->skip(req.method == Method::kHead);  // the length is that of the GET body
+    read_ec = runOne(impl_->io, [&](auto handler) {
+      bhttp::async_read(stream, impl_->buffer, *parser, handler);
+    });
+  } while (!read_ec && parser->get().result_int() / 100 == 1 &&
+           parser->get().result() != bhttp::status::switching_protocols);
   if (!read_ec) ec = {};
   else if (!ec) ec = read_ec;
   if (ec) {
@@ -116,7 +147,7 @@ Result<Response> Connection::send(const ClientRequest& req) {
                      fmt::format("request {} {} failed: {}", methodName(req.method), req.target,
                                  ec.message()));
   }
-  auto res = parser.release();
+  auto res = parser->release();
   Response out;
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[bhttp::field::content_type]);

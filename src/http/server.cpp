@@ -115,6 +115,9 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
   auto self = srv->connections.insert(srv->connections.end(), &stream);
   beast::flat_buffer buffer;
   for (;;) {
+    // stop() cancels pending reads only: a session between requests (its answer written, or
+    // accepted just before stop) sees the flag here instead.
+    if (srv->stopping) break;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(srv->options.max_body_bytes);

@@ -107,15 +107,18 @@ std::vector<std::string> Accounts::rolesIn(const bj::object& org, std::string_vi
 }
 
 Status Accounts::bootstrap() {
+  OAK_ASSIGN_OR_RETURN(auto users, ctx_.store.list(coll::kUsers));
   OAK_ASSIGN_OR_RETURN(auto admin, findUser("Admin"));
   OAK_ASSIGN_OR_RETURN(auto root_org, findOrganization(kRootOrganization));
   dummy_hash_ = auth::hashPassword(auth::randomHex(16), ctx_.password_cost).value();
-  if (admin && root_org) return {};
+  if (!users.empty() && root_org) return {};
   store::WriteBatch batch;
   std::string admin_id;
   if (admin) {
     admin_id = idOf(*admin);
-  } else {
+  } else if (users.empty()) {
+    // Only a fresh installation gets the well-known account; an Admin that was deleted on
+    // purpose must not come back with the default password.
     OAK_ASSIGN_OR_RETURN(auto hash, auth::hashPassword("Admin", ctx_.password_cost));
     admin_id = newObjectId();
     batch.put(coll::kUsers, admin_id,
@@ -129,14 +132,15 @@ Status Accounts::bootstrap() {
   }
   if (!root_org) {
     std::string org_id = newObjectId();
+    bj::array members;
+    if (!admin_id.empty()) {
+      members.push_back(bj::object{{"user_id", admin_id},
+                                   {"roles", bj::array{role::kAdmin, role::kOrganizationAdmin,
+                                                       role::kApplicationProvider,
+                                                       role::kInfrastructureProvider}}});
+    }
     batch.put(coll::kOrganizations, org_id,
-              bj::object{{"_id", oidJson(org_id)},
-                         {"name", kRootOrganization},
-                         {"member", bj::array{bj::object{
-                                        {"user_id", admin_id},
-                                        {"roles", bj::array{role::kAdmin, role::kOrganizationAdmin,
-                                                            role::kApplicationProvider,
-                                                            role::kInfrastructureProvider}}}}}});
+              bj::object{{"_id", oidJson(org_id)}, {"name", kRootOrganization}, {"member", std::move(members)}});
   }
   return ctx_.store.apply(batch);
 }
@@ -300,6 +304,13 @@ Result<bj::array> Accounts::deleteUser(const Caller& caller, std::string_view na
     return makeError(ErrorCode::kConflict, "username: you cannot delete your own account");
   }
   OAK_ASSIGN_OR_RETURN(auto user, requireUser(name));
+  // Applications belong to a user name: a later user of the same name would inherit them.
+  OAK_ASSIGN_OR_RETURN(auto apps, ctx_.store.find(coll::kApplications, "userId", bj::value(name)));
+  if (!apps.empty()) {
+    return makeError(ErrorCode::kConflict,
+                     fmt::format("username: '{}' still owns {} application(s); delete them first",
+                                 name, apps.size()));
+  }
   std::string uid = idOf(user);
   store::WriteBatch batch;
   batch.erase(coll::kUsers, uid);
@@ -445,6 +456,18 @@ Result<bj::object> Accounts::updateOrganization(std::string_view id, const bj::o
   if (auto it = body.find("member"); it != body.end()) {
     OAK_ASSIGN_OR_RETURN(auto members, validateMembers(it->value()));
     org["member"] = std::move(members);
+    // The root organization must keep an Admin, or nobody could administer the system.
+    if (json::getString(org, "name") == kRootOrganization) {
+      bool has_admin = false;
+      for (const auto& m : org["member"].as_array()) {
+        auto uid = json::getString(m.get_object(), "user_id").value_or("");
+        for (const auto& r : rolesIn(org, uid)) has_admin = has_admin || r == role::kAdmin;
+      }
+      if (!has_admin) {
+        return makeError(ErrorCode::kConflict,
+                         "member: the organization 'root' must keep at least one Admin");
+      }
+    }
   }
   store::WriteBatch batch;
   batch.put(coll::kOrganizations, std::string(id), org);

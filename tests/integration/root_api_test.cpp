@@ -265,6 +265,11 @@ TEST_F(RootApiTest, RolesAreEnforced) {
   EXPECT_EQ(api().post("/api/auth/login", bj::object{{"username", "bob"}, {"password", "pw"}}).status, 401);
   EXPECT_FALSE(api().login("bob", "pw2").empty());
 
+  // A user who still owns applications cannot be deleted (a namesake would inherit them).
+  auto owns = api().call(Method::kDelete, "/api/user/bob", "", admin);
+  EXPECT_EQ(owns.status, 409);
+  EXPECT_NE(owns.message().find("application"), std::string::npos);
+  EXPECT_EQ(api().call(Method::kDelete, "/api/application/" + app_id, "", bob).status, 200);
   // A deleted user's token stops working at once.
   EXPECT_EQ(api().call(Method::kDelete, "/api/user/bob", "", admin).status, 200);
   EXPECT_EQ(api().get("/api/permission/bob", bob).status, 401);
