@@ -1,24 +1,30 @@
 # Entry points. `make test` is what CI runs.
-PRESET ?= default
-BUILD_DIR := $(if $(filter asan,$(PRESET)),build-asan,build)
 JOBS ?= $(shell nproc)
 RUN_DIR ?= $(CURDIR)/build/run
 
-.PHONY: deps build test run bench clean format
+.PHONY: deps build test test-default test-asan run bench clean format
 
 deps:
 	./scripts/deps.sh
 
 build: deps
-	cmake --preset $(PRESET) >/dev/null
-	cmake --build --preset $(PRESET) -j $(JOBS)
+	cmake --preset default >/dev/null
+	cmake --build --preset default -j $(JOBS)
 
-test: build
-	ctest --preset $(PRESET) -j $(JOBS)
+# Every test, in the default build and again under AddressSanitizer + UBSan.
+test: test-default test-asan
+
+test-default: build
+	ctest --preset default -j $(JOBS)
+
+test-asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
 
 # For now the root orchestrator alone, with state under build/run.
 run: build
-	$(BUILD_DIR)/bin/oakestra root --listen 0.0.0.0:10000 --data-dir $(RUN_DIR)/root
+	build/bin/oakestra root --listen 0.0.0.0:10000 --data-dir $(RUN_DIR)/root
 
 bench: build
 	./bench/root_api.sh

@@ -82,7 +82,7 @@ class SqliteStoreTest : public ::testing::Test {
     return st.st_mode & 0777;
   }
 
-  testutil::TempDir dir_;
+  oak::testing::TempDir dir_;
   std::string path_ = dir_.file("store.db");
 };
 

@@ -32,7 +32,7 @@ struct SqliteScanBackend {
 
 // A file in WAL mode, with every field the tests look up indexed.
 struct SqliteIndexedBackend {
-  testutil::TempDir dir;
+  oak::testing::TempDir dir;
   std::unique_ptr<Store> make() {
     SqliteStore::Options options;
     options.path = dir.file("store.db");
