@@ -16,7 +16,8 @@ struct PasswordCost {
   static PasswordCost minimal();      // for unit tests only
 };
 
-Result<std::string> hashPassword(std::string_view password, PasswordCost cost = PasswordCost::interactive());
+Result<std::string> hashPassword(std::string_view password,
+                                 PasswordCost cost = PasswordCost::interactive());
 bool verifyPassword(std::string_view hash, std::string_view password);
 
 // Random bytes as lower-case hex, for keys and tokens.

@@ -2,8 +2,8 @@
 
 #include <jwt.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <cstdlib>
 
@@ -26,7 +26,9 @@ constexpr std::string_view typeName(TokenType t) {
   return t == TokenType::kAccess ? "access" : "refresh";
 }
 
-Error unauthenticated(std::string msg) { return makeError(ErrorCode::kUnauthenticated, std::move(msg)); }
+Error unauthenticated(std::string msg) {
+  return makeError(ErrorCode::kUnauthenticated, std::move(msg));
+}
 
 }  // namespace
 
@@ -36,7 +38,8 @@ TokenService::TokenService(std::string key, const Clock& clock, TokenOptions opt
 Result<std::unique_ptr<TokenService>> TokenService::create(std::string key, const Clock& clock,
                                                            TokenOptions options) {
   if (key.size() < 32) {
-    return makeError(ErrorCode::kInvalidArgument, "the token signing key must have 32 bytes or more");
+    return makeError(ErrorCode::kInvalidArgument,
+                     "the token signing key must have 32 bytes or more");
   }
   return std::unique_ptr<TokenService>(new TokenService(std::move(key), clock, options));
 }
@@ -83,7 +86,8 @@ Result<Claims> TokenService::verify(std::string_view token, TokenType expected) 
   }
   JwtPtr jwt(raw);
   // Only our own algorithm is acceptable; this shuts out "alg": "none" and key confusion.
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return unauthenticated("invalid token: wrong algorithm");
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256)
+    return unauthenticated("invalid token: wrong algorithm");
   std::unique_ptr<char, CharDeleter> grants(jwt_get_grants_json(jwt.get(), nullptr));
   if (!grants) return unauthenticated("invalid token: no claims");
   auto parsed = json::parse(grants.get());

@@ -2,8 +2,8 @@
 // Credentials from `oak login` are kept in $OAK_CONFIG (default ~/.config/oak/credentials.json,
 // mode 0600).
 
-#include <boost/json.hpp>
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Session s = loadSession();
   std::string url_flag;
-  app.add_option("--url", url_flag, "root orchestrator URL (default: from login, else http://localhost:10000)")
+  app.add_option("--url", url_flag,
+                 "root orchestrator URL (default: from login, else http://localhost:10000)")
       ->envname("OAK_URL");
 
   std::string user = "Admin", password;
@@ -101,13 +102,16 @@ int main(int argc, char** argv) {
 
   std::string app_id;
   auto* svc_cmd = app.add_subcommand("service", "services")->require_subcommand(1);
-  auto* svc_ls = svc_cmd->add_subcommand("ls", "list the services of an application (all as Admin)");
+  auto* svc_ls =
+      svc_cmd->add_subcommand("ls", "list the services of an application (all as Admin)");
   svc_ls->add_option("application_id", app_id);
   std::string service_id;
   int replicas_delta = 1;
   auto* scale = svc_cmd->add_subcommand("scale", "add (+N) or remove (-1: all) instances");
   scale->add_option("service_id", service_id)->required();
-  scale->add_option("delta", replicas_delta, "+N adds N instances; -N removes instance N-1... use 'down'")
+  scale
+      ->add_option("delta", replicas_delta,
+                   "+N adds N instances; -N removes instance N-1... use 'down'")
       ->capture_default_str();
 
   auto* cluster_cmd = app.add_subcommand("cluster", "clusters")->require_subcommand(1);
@@ -130,10 +134,11 @@ int main(int argc, char** argv) {
     if (r->status != 200) return show(r);
     auto v = oak::json::parse(r->body);
     if (!v || !v->is_object()) return fail("unexpected answer from the server");
-    bj::object saved{{"url", s.url},
-                     {"username", user},
-                     {"token", oak::json::getString(v->get_object(), "token").value_or("")},
-                     {"refresh_token", oak::json::getString(v->get_object(), "refresh_token").value_or("")}};
+    bj::object saved{
+        {"url", s.url},
+        {"username", user},
+        {"token", oak::json::getString(v->get_object(), "token").value_or("")},
+        {"refresh_token", oak::json::getString(v->get_object(), "refresh_token").value_or("")}};
     std::string dir = configPath().substr(0, configPath().rfind('/'));
     if (auto st = oak::files::ensureDirectory(dir, 0700); !st) return fail(st.error().message);
     if (auto st = oak::files::writeAtomic(configPath(), bj::serialize(saved), 0600); !st) {
@@ -160,7 +165,8 @@ int main(int argc, char** argv) {
     return show(call(s, Method::kGet, "/api/applications/" + id));
   }
   if (svc_ls->parsed()) {
-    return show(call(s, Method::kGet, app_id.empty() ? "/api/services" : "/api/services/" + app_id));
+    return show(
+        call(s, Method::kGet, app_id.empty() ? "/api/services" : "/api/services/" + app_id));
   }
   if (scale->parsed()) {
     if (replicas_delta < 0) {

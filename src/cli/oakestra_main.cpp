@@ -1,7 +1,7 @@
 // `oakestra`: every daemon of the product in one binary (`oakestra root`, ...).
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/log.h"
 #include "root/options.h"

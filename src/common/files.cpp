@@ -16,7 +16,8 @@ namespace oak::files {
 namespace {
 
 Error ioError(const std::string& what, const std::string& path) {
-  return makeError(ErrorCode::kInternal, fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+  return makeError(ErrorCode::kInternal,
+                   fmt::format("{} {}: {}", what, path, std::strerror(errno)));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "common/json.h"
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
-#include <fmt/format.h>
 
 namespace oak::json {
 
@@ -25,7 +25,9 @@ Result<boost::json::value> parse(std::string_view text) {
   return p.release();
 }
 
-std::string dump(const boost::json::value& v) { return boost::json::serialize(v); }
+std::string dump(const boost::json::value& v) {
+  return boost::json::serialize(v);
+}
 
 std::string preview(const boost::json::value& v, size_t max_len) {
   std::string s = v.is_string() ? "'" + std::string(v.get_string()) + "'" : dump(v);
@@ -38,14 +40,21 @@ std::string preview(const boost::json::value& v, size_t max_len) {
 
 std::string_view typeName(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "boolean";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "boolean";
     case boost::json::kind::int64:
-    case boost::json::kind::uint64: return "integer";
-    case boost::json::kind::double_: return "number";
-    case boost::json::kind::string: return "string";
-    case boost::json::kind::array: return "array";
-    case boost::json::kind::object: return "object";
+    case boost::json::kind::uint64:
+      return "integer";
+    case boost::json::kind::double_:
+      return "number";
+    case boost::json::kind::string:
+      return "string";
+    case boost::json::kind::array:
+      return "array";
+    case boost::json::kind::object:
+      return "object";
   }
   return "unknown";
 }

@@ -19,9 +19,11 @@ Status initLogging(std::string_view level, std::string_view format, std::string_
   spdlog::set_default_logger(logger);
   spdlog::set_level(lvl);
   if (format == "json") {
-    spdlog::set_pattern(fmt::format(
-        R"({{"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"{}","msg":"%v"}})",
-        component), spdlog::pattern_time_type::utc);
+    spdlog::set_pattern(
+        fmt::format(
+            R"({{"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"{}","msg":"%v"}})",
+            component),
+        spdlog::pattern_time_type::utc);
   } else if (format == "text") {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %n: %v");
   } else {

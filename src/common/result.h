@@ -1,6 +1,7 @@
 #pragma once
 // Error policy (see docs/design/errors.md): anything caused by the user, the network, the kernel or
-// an external daemon returns `Result<T>`; exceptions are used only during start-up and flag parsing.
+// an external daemon returns `Result<T>`; exceptions are used only during start-up and flag
+// parsing.
 
 #include <boost/system/result.hpp>
 
@@ -40,15 +41,17 @@ template <class T>
 using Result = boost::system::result<T, Error>;
 using Status = boost::system::result<void, Error>;
 
-inline Error makeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error makeError(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 }  // namespace oak
 
 // Propagates the error of a `Result` expression, otherwise yields nothing (for `Status`) or binds.
-#define OAK_TRY(expr)                                          \
-  do {                                                         \
-    auto oak_try_r_ = (expr);                                  \
-    if (!oak_try_r_) return std::move(oak_try_r_).error();     \
+#define OAK_TRY(expr)                                      \
+  do {                                                     \
+    auto oak_try_r_ = (expr);                              \
+    if (!oak_try_r_) return std::move(oak_try_r_).error(); \
   } while (0)
 
 #define OAK_CONCAT_INNER_(a, b) a##b

@@ -1,11 +1,11 @@
 #include "http/client.h"
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include <charconv>
 #include <optional>
@@ -113,8 +113,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& host, ui
 }
 
 Result<Response> Connection::send(const ClientRequest& req) {
-  bhttp::request<bhttp::string_body> msg{
-      bhttp::string_to_verb(std::string(methodName(req.method))), req.target, 11};
+  bhttp::request<bhttp::string_body> msg{bhttp::string_to_verb(std::string(methodName(req.method))),
+                                         req.target, 11};
   msg.set(bhttp::field::host, impl_->host);
   msg.set(bhttp::field::user_agent, "oak");
   for (const auto& [k, v] : req.headers) msg.set(k, v);
@@ -140,12 +140,14 @@ Result<Response> Connection::send(const ClientRequest& req) {
     });
   } while (!read_ec && parser->get().result_int() / 100 == 1 &&
            parser->get().result() != bhttp::status::switching_protocols);
-  if (!read_ec) ec = {};
-  else if (!ec) ec = read_ec;
+  if (!read_ec)
+    ec = {};
+  else if (!ec)
+    ec = read_ec;
   if (ec) {
-    return makeError(ErrorCode::kUnavailable,
-                     fmt::format("request {} {} failed: {}", methodName(req.method), req.target,
-                                 ec.message()));
+    return makeError(
+        ErrorCode::kUnavailable,
+        fmt::format("request {} {} failed: {}", methodName(req.method), req.target, ec.message()));
   }
   auto res = parser->release();
   Response out;

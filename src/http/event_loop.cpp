@@ -30,9 +30,13 @@ void EventLoop::run() {
   impl_->io.run();
 }
 
-void EventLoop::stop() { impl_->io.stop(); }
+void EventLoop::stop() {
+  impl_->io.stop();
+}
 
-void EventLoop::post(std::function<void()> fn) { boost::asio::post(impl_->io, std::move(fn)); }
+void EventLoop::post(std::function<void()> fn) {
+  boost::asio::post(impl_->io, std::move(fn));
+}
 
 void EventLoop::runBlocking(std::function<void()> work, std::function<void()> done) {
   boost::asio::post(impl_->pool, [this, work = std::move(work), done = std::move(done)]() mutable {
@@ -48,6 +52,8 @@ void EventLoop::onTerminate(std::function<void(int)> fn) {
   });
 }
 
-boost::asio::io_context& EventLoop::context() { return impl_->io; }
+boost::asio::io_context& EventLoop::context() {
+  return impl_->io;
+}
 
 }  // namespace oak

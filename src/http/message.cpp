@@ -9,14 +9,22 @@ namespace oak::http {
 
 std::string_view methodName(Method m) {
   switch (m) {
-    case Method::kGet: return "GET";
-    case Method::kHead: return "HEAD";
-    case Method::kPost: return "POST";
-    case Method::kPut: return "PUT";
-    case Method::kDelete: return "DELETE";
-    case Method::kPatch: return "PATCH";
-    case Method::kOptions: return "OPTIONS";
-    case Method::kOther: return "OTHER";
+    case Method::kGet:
+      return "GET";
+    case Method::kHead:
+      return "HEAD";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kDelete:
+      return "DELETE";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kOptions:
+      return "OPTIONS";
+    case Method::kOther:
+      return "OTHER";
   }
   return "OTHER";
 }
@@ -42,7 +50,9 @@ std::string_view Request::header(std::string_view lower_name) const {
   return lookup(headers, lower_name);
 }
 
-std::string_view Request::param(std::string_view name) const { return lookup(path_params, name); }
+std::string_view Request::param(std::string_view name) const {
+  return lookup(path_params, name);
+}
 
 std::optional<std::string> Request::queryParam(std::string_view name) const {
   std::string_view q = query;
@@ -81,6 +91,8 @@ Response errorResponse(int status, std::string_view message) {
   return jsonResponse(status, o);
 }
 
-Response errorResponse(const Error& e) { return errorResponse(httpStatus(e.code), e.message); }
+Response errorResponse(const Error& e) {
+  return errorResponse(httpStatus(e.code), e.message);
+}
 
 }  // namespace oak::http

@@ -21,12 +21,12 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
   Method method = Method::kGet;
-  std::string path;          // decoded path without query, trailing slash removed (except "/")
-  std::string query;         // raw query string without '?'
-  HeaderList headers;        // names lower-cased
+  std::string path;    // decoded path without query, trailing slash removed (except "/")
+  std::string query;   // raw query string without '?'
+  HeaderList headers;  // names lower-cased
   std::string body;
   std::string remote_address;
-  HeaderList path_params;    // filled by the router from `{name}` segments
+  HeaderList path_params;  // filled by the router from `{name}` segments
 
   std::string_view header(std::string_view lower_name) const;
   std::string_view param(std::string_view name) const;

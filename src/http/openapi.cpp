@@ -74,24 +74,24 @@ boost::json::object buildOpenApi(const Router& router, const OpenApiInfo& info) 
     item.as_object()[lower(methodName(r.method))] = operation(r);
   }
   bj::object schemas = info.schemas;
-  schemas["Error"] = bj::object{
-      {"type", "object"},
-      {"required", bj::array{"code", "status", "message"}},
-      {"properties", bj::object{{"code", bj::object{{"type", "integer"}}},
-                                {"status", bj::object{{"type", "string"}}},
-                                {"message", bj::object{{"type", "string"}}}}}};
+  schemas["Error"] =
+      bj::object{{"type", "object"},
+                 {"required", bj::array{"code", "status", "message"}},
+                 {"properties", bj::object{{"code", bj::object{{"type", "integer"}}},
+                                           {"status", bj::object{{"type", "string"}}},
+                                           {"message", bj::object{{"type", "string"}}}}}};
   return bj::object{
       {"openapi", "3.0.3"},
-      {"info", bj::object{{"title", info.title},
-                          {"version", info.version},
-                          {"description", info.description}}},
+      {"info",
+       bj::object{
+           {"title", info.title}, {"version", info.version}, {"description", info.description}}},
       {"paths", std::move(paths)},
       {"components",
-       bj::object{{"schemas", std::move(schemas)},
-                  {"securitySchemes",
-                   bj::object{{"bearerAuth", bj::object{{"type", "http"},
-                                                        {"scheme", "bearer"},
-                                                        {"bearerFormat", "JWT"}}}}}}}};
+       bj::object{
+           {"schemas", std::move(schemas)},
+           {"securitySchemes", bj::object{{"bearerAuth", bj::object{{"type", "http"},
+                                                                    {"scheme", "bearer"},
+                                                                    {"bearerFormat", "JWT"}}}}}}}};
 }
 
 }  // namespace oak::http

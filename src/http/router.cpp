@@ -36,7 +36,9 @@ std::vector<std::string_view> split(std::string_view path) {
   return out;
 }
 
-bool isParam(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+bool isParam(std::string_view seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
 
 bool match(const Route& r, const std::vector<std::string_view>& segs, HeaderList* params) {
   if (r.segments.size() != segs.size()) return false;
@@ -83,8 +85,8 @@ void Router::dispatch(Request& req, const Responder& respond) const {
     allowed.emplace_back(methodName(r.method));
   }
   if (allowed.empty()) {
-    respond.send(errorResponse(404, fmt::format("no such endpoint: {} {}", methodName(req.method),
-                                                req.path)));
+    respond.send(errorResponse(
+        404, fmt::format("no such endpoint: {} {}", methodName(req.method), req.path)));
     return;
   }
   std::string allow = fmt::format("{}, OPTIONS", fmt::join(allowed, ", "));

@@ -31,10 +31,10 @@ using AsyncHandler = std::function<void(const Request&, Responder)>;
 struct RouteDoc {
   std::string summary;
   std::string tag;
-  bool authenticated = true;   // needs a bearer access token
-  std::string role;            // role required besides authentication, if any
-  std::string request_schema;  // name of a request body schema, empty if no body
-  std::string response_schema; // name of the success response schema, empty for a generic object
+  bool authenticated = true;    // needs a bearer access token
+  std::string role;             // role required besides authentication, if any
+  std::string request_schema;   // name of a request body schema, empty if no body
+  std::string response_schema;  // name of the success response schema, empty for a generic object
 };
 
 struct Route {

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,8 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/pct_string_view.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <list>
@@ -124,9 +124,9 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
     stream.expires_after(srv->options.idle_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
     if (hec == bhttp::error::body_limit) {
-      co_await writeError(stream, 413,
-                          fmt::format("request body exceeds the limit of {} bytes",
-                                      srv->options.max_body_bytes));
+      co_await writeError(
+          stream, 413,
+          fmt::format("request body exceeds the limit of {} bytes", srv->options.max_body_bytes));
       break;
     }
     if (hec == bhttp::error::header_limit) {
@@ -146,9 +146,9 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
     }
     auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kAsTuple);
     if (ec == bhttp::error::body_limit) {
-      co_await writeError(stream, 413,
-                          fmt::format("request body exceeds the limit of {} bytes",
-                                      srv->options.max_body_bytes));
+      co_await writeError(
+          stream, 413,
+          fmt::format("request body exceeds the limit of {} bytes", srv->options.max_body_bytes));
       break;
     }
     if (ec) {
@@ -176,7 +176,8 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
 
     Response res;
     if (!path || path->empty() || path->front() != '/') {
-      res = errorResponse(400, path ? "request target must be an absolute path" : path.error().message);
+      res = errorResponse(400,
+                          path ? "request target must be an absolute path" : path.error().message);
     } else {
       req.path = normalizePath(*path);
       res = co_await handle(*srv, req);
@@ -184,7 +185,8 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
     bool keep_alive = msg.keep_alive() && !srv->stopping;
     spdlog::debug("{} {} {} {}us", methodName(req.method), req.path, res.status,
                   std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started).count());
+                      std::chrono::steady_clock::now() - started)
+                      .count());
     auto out = toBeast(std::move(res), msg.version(), keep_alive, req.method == Method::kHead);
     auto [wec, wn] = co_await bhttp::async_write(stream, out, kAsTuple);
     if (wec || !keep_alive) break;
@@ -211,7 +213,9 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::Impl> srv) {
 
 HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(EventLoop& loop, const ServerOptions& options,
                                                       const Router& router) {
@@ -230,8 +234,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(EventLoop& loop, const Ser
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return makeError(ErrorCode::kUnavailable, fmt::format("cannot listen on {}:{}: {}",
-                                                          options.host, options.port, ec.message()));
+    return makeError(
+        ErrorCode::kUnavailable,
+        fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()));
   }
   asio::co_spawn(impl->io, acceptLoop(impl), asio::detached);
   return std::unique_ptr<HttpServer>(new HttpServer(impl));

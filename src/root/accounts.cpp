@@ -1,10 +1,9 @@
 #include "root/accounts.h"
 
-#include <boost/json.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
+#include <boost/json.hpp>
 
 #include "common/json.h"
 #include "common/object_id.h"
@@ -17,12 +16,15 @@ namespace {
 
 constexpr std::string_view kRootOrganization = "root";
 
-Error unprocessable(std::string msg) { return makeError(ErrorCode::kUnprocessable, std::move(msg)); }
+Error unprocessable(std::string msg) {
+  return makeError(ErrorCode::kUnprocessable, std::move(msg));
+}
 
 bool isValidUsername(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@';
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@';
     if (!ok) return false;
   }
   return true;
@@ -32,7 +34,8 @@ Result<std::string> requiredString(const bj::object& body, std::string_view key)
   auto it = body.find(key);
   if (it == body.end()) return unprocessable(fmt::format("{}: required property is missing", key));
   if (!it->value().is_string()) {
-    return unprocessable(fmt::format("{}: {} is not of type 'string'", key, json::preview(it->value())));
+    return unprocessable(
+        fmt::format("{}: {} is not of type 'string'", key, json::preview(it->value())));
   }
   return std::string(it->value().get_string());
 }
@@ -76,7 +79,8 @@ bj::object Accounts::withoutSecrets(bj::object user) {
 }
 
 std::string Accounts::nowText() const {
-  return fmt::format("{:%d/%m/%Y %H:%M}", fmt::gmtime(std::chrono::system_clock::to_time_t(ctx_.clock.now())));
+  return fmt::format("{:%d/%m/%Y %H:%M}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(ctx_.clock.now())));
 }
 
 Result<std::optional<bj::object>> Accounts::findUser(std::string_view name) {
@@ -127,20 +131,23 @@ Status Accounts::bootstrap() {
                          {"email", ""},
                          {"password", hash},
                          {"created_at", nowText()}});
-    spdlog::warn("created the initial user Admin with the password 'Admin': change it now "
-                 "(POST /api/user/Admin with oldPassword/newPassword)");
+    spdlog::warn(
+        "created the initial user Admin with the password 'Admin': change it now "
+        "(POST /api/user/Admin with oldPassword/newPassword)");
   }
   if (!root_org) {
     std::string org_id = newObjectId();
     bj::array members;
     if (!admin_id.empty()) {
-      members.push_back(bj::object{{"user_id", admin_id},
-                                   {"roles", bj::array{role::kAdmin, role::kOrganizationAdmin,
-                                                       role::kApplicationProvider,
-                                                       role::kInfrastructureProvider}}});
+      members.push_back(bj::object{
+          {"user_id", admin_id},
+          {"roles", bj::array{role::kAdmin, role::kOrganizationAdmin, role::kApplicationProvider,
+                              role::kInfrastructureProvider}}});
     }
-    batch.put(coll::kOrganizations, org_id,
-              bj::object{{"_id", oidJson(org_id)}, {"name", kRootOrganization}, {"member", std::move(members)}});
+    batch.put(
+        coll::kOrganizations, org_id,
+        bj::object{
+            {"_id", oidJson(org_id)}, {"name", kRootOrganization}, {"member", std::move(members)}});
   }
   return ctx_.store.apply(batch);
 }
@@ -174,10 +181,10 @@ Result<Accounts::LoginTarget> Accounts::prepareLogin(const bj::object& body) {
 Result<Accounts::TokenPair> Accounts::issueTokens(const std::string& username,
                                                   const std::vector<std::string>& roles,
                                                   const std::string& organization_id) {
-  OAK_ASSIGN_OR_RETURN(auto access, ctx_.tokens.issue(auth::TokenType::kAccess, username, roles,
-                                                      organization_id));
-  OAK_ASSIGN_OR_RETURN(auto refresh, ctx_.tokens.issue(auth::TokenType::kRefresh, username, roles,
-                                                       organization_id));
+  OAK_ASSIGN_OR_RETURN(
+      auto access, ctx_.tokens.issue(auth::TokenType::kAccess, username, roles, organization_id));
+  OAK_ASSIGN_OR_RETURN(
+      auto refresh, ctx_.tokens.issue(auth::TokenType::kRefresh, username, roles, organization_id));
   return TokenPair{std::move(access), std::move(refresh)};
 }
 
@@ -208,7 +215,9 @@ Result<Accounts::NewUser> Accounts::validateRegistration(const bj::object& body)
     OAK_ASSIGN_OR_RETURN(u.roles, parseRoles(it->value(), "roles"));
   }
   OAK_ASSIGN_OR_RETURN(auto existing, findUser(u.name));
-  if (existing) return makeError(ErrorCode::kConflict, fmt::format("name: the user '{}' already exists", u.name));
+  if (existing)
+    return makeError(ErrorCode::kConflict,
+                     fmt::format("name: the user '{}' already exists", u.name));
   return u;
 }
 
@@ -216,7 +225,9 @@ Result<bj::object> Accounts::createUser(const Caller& caller, const NewUser& u,
                                         const std::string& password_hash) {
   // Checked again: another registration may have taken the name while the hash was computed.
   OAK_ASSIGN_OR_RETURN(auto existing, findUser(u.name));
-  if (existing) return makeError(ErrorCode::kConflict, fmt::format("name: the user '{}' already exists", u.name));
+  if (existing)
+    return makeError(ErrorCode::kConflict,
+                     fmt::format("name: the user '{}' already exists", u.name));
   OAK_ASSIGN_OR_RETURN(auto org, requireOrganization(caller.organization));
   std::string id = newObjectId();
   bj::object user{{"_id", oidJson(id)},
@@ -238,14 +249,17 @@ Result<bj::object> Accounts::createUser(const Caller& caller, const NewUser& u,
 
 Result<bj::object> Accounts::requireUser(std::string_view name) {
   OAK_ASSIGN_OR_RETURN(auto user, findUser(name));
-  if (!user) return makeError(ErrorCode::kNotFound, fmt::format("username: no user named '{}'", name));
+  if (!user)
+    return makeError(ErrorCode::kNotFound, fmt::format("username: no user named '{}'", name));
   return std::move(*user);
 }
 
 Result<bj::object> Accounts::requireOrganization(std::string_view id) {
   OAK_TRY(requireObjectId(id, "organization_id"));
   OAK_ASSIGN_OR_RETURN(auto org, ctx_.store.get(coll::kOrganizations, id));
-  if (!org) return makeError(ErrorCode::kNotFound, fmt::format("organization_id: no organization with id '{}'", id));
+  if (!org)
+    return makeError(ErrorCode::kNotFound,
+                     fmt::format("organization_id: no organization with id '{}'", id));
   return std::move(*org);
 }
 
@@ -270,14 +284,18 @@ Result<bj::object> Accounts::updateUser(const Caller& caller, std::string_view n
         return unprocessable("name: a user cannot be renamed");
       }
     } else if (key == "password") {
-      return unprocessable(fmt::format("password: use POST /api/user/{} to change a password", name));
+      return unprocessable(
+          fmt::format("password: use POST /api/user/{} to change a password", name));
     } else if (key == "email") {
-      if (!value.is_string()) return unprocessable(fmt::format("email: {} is not of type 'string'", json::preview(value)));
+      if (!value.is_string())
+        return unprocessable(
+            fmt::format("email: {} is not of type 'string'", json::preview(value)));
       user["email"] = value;
     } else if (key == "roles") {
       OAK_ASSIGN_OR_RETURN(roles, parseRoles(value, "roles"));
     } else {
-      return unprocessable(fmt::format("{}: unknown field (allowed: email, roles)", std::string_view(key)));
+      return unprocessable(
+          fmt::format("{}: unknown field (allowed: email, roles)", std::string_view(key)));
     }
   }
   store::WriteBatch batch;
@@ -288,7 +306,8 @@ Result<bj::object> Accounts::updateUser(const Caller& caller, std::string_view n
     bj::array members;
     if (const auto* old = json::findArray(org, "member")) {
       for (const auto& m : *old) {
-        if (!(m.is_object() && json::getString(m.get_object(), "user_id") == uid)) members.push_back(m);
+        if (!(m.is_object() && json::getString(m.get_object(), "user_id") == uid))
+          members.push_back(m);
       }
     }
     members.push_back(bj::object{{"user_id", uid}, {"roles", toArray(*roles)}});
@@ -346,7 +365,8 @@ Result<bj::array> Accounts::listOrganizationUsers(std::string_view org_id) {
     std::string uid = idOf(u);
     bool member = false;
     if (const auto* ms = json::findArray(org, "member")) {
-      for (const auto& m : *ms) member = member || (m.is_object() && json::getString(m.get_object(), "user_id") == uid);
+      for (const auto& m : *ms)
+        member = member || (m.is_object() && json::getString(m.get_object(), "user_id") == uid);
     }
     if (!member) continue;
     auto pub = withoutSecrets(std::move(u));
@@ -408,7 +428,8 @@ Result<bj::array> Accounts::validateMembers(const bj::value& members) {
   for (size_t i = 0; i < members.get_array().size(); ++i) {
     const auto& m = members.get_array()[i];
     std::string path = fmt::format("member[{}]", i);
-    if (!m.is_object()) return unprocessable(fmt::format("{}: {} is not of type 'object'", path, json::preview(m)));
+    if (!m.is_object())
+      return unprocessable(fmt::format("{}: {} is not of type 'object'", path, json::preview(m)));
     auto uid = json::getString(m.get_object(), "user_id");
     if (!uid) return unprocessable(path + ".user_id: required property is missing or not a string");
     OAK_ASSIGN_OR_RETURN(auto user, ctx_.store.get(coll::kUsers, *uid));
@@ -426,7 +447,9 @@ Result<bj::object> Accounts::createOrganization(const bj::object& body) {
   OAK_ASSIGN_OR_RETURN(auto name, requiredString(body, "name"));
   if (name.empty() || name.size() > 64) return unprocessable("name: must have 1 to 64 characters");
   OAK_ASSIGN_OR_RETURN(auto existing, findOrganization(name));
-  if (existing) return makeError(ErrorCode::kConflict, fmt::format("name: the organization '{}' already exists", name));
+  if (existing)
+    return makeError(ErrorCode::kConflict,
+                     fmt::format("name: the organization '{}' already exists", name));
   bj::array members;
   if (auto it = body.find("member"); it != body.end()) {
     OAK_ASSIGN_OR_RETURN(members, validateMembers(it->value()));
@@ -443,13 +466,15 @@ Result<bj::object> Accounts::updateOrganization(std::string_view id, const bj::o
   OAK_ASSIGN_OR_RETURN(auto org, requireOrganization(id));
   if (auto it = body.find("name"); it != body.end()) {
     OAK_ASSIGN_OR_RETURN(auto name, requiredString(body, "name"));
-    if (name.empty() || name.size() > 64) return unprocessable("name: must have 1 to 64 characters");
+    if (name.empty() || name.size() > 64)
+      return unprocessable("name: must have 1 to 64 characters");
     if (json::getString(org, "name") == kRootOrganization && name != kRootOrganization) {
       return makeError(ErrorCode::kConflict, "name: the organization 'root' cannot be renamed");
     }
     OAK_ASSIGN_OR_RETURN(auto other, findOrganization(name));
     if (other && idOf(*other) != id) {
-      return makeError(ErrorCode::kConflict, fmt::format("name: the organization '{}' already exists", name));
+      return makeError(ErrorCode::kConflict,
+                       fmt::format("name: the organization '{}' already exists", name));
     }
     org["name"] = name;
   }
@@ -478,7 +503,8 @@ Result<bj::object> Accounts::updateOrganization(std::string_view id, const bj::o
 Status Accounts::deleteOrganization(std::string_view id) {
   OAK_ASSIGN_OR_RETURN(auto org, requireOrganization(id));
   if (json::getString(org, "name") == kRootOrganization) {
-    return makeError(ErrorCode::kConflict, "organization_id: the organization 'root' cannot be deleted");
+    return makeError(ErrorCode::kConflict,
+                     "organization_id: the organization 'root' cannot be deleted");
   }
   store::WriteBatch batch;
   batch.erase(coll::kOrganizations, std::string(id));

@@ -80,7 +80,8 @@ class Accounts {
 
   Result<boost::json::array> listOrganizations();
   Result<boost::json::object> createOrganization(const boost::json::object& body);
-  Result<boost::json::object> updateOrganization(std::string_view id, const boost::json::object& body);
+  Result<boost::json::object> updateOrganization(std::string_view id,
+                                                 const boost::json::object& body);
   Status deleteOrganization(std::string_view id);
 
  private:

@@ -1,7 +1,7 @@
 #include "root/applications.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <charconv>
 #include <set>
@@ -21,9 +21,9 @@ namespace bj = boost::json;
 namespace {
 
 Error notFound(std::string_view what, std::string_view id) {
-  return makeError(ErrorCode::kNotFound, fmt::format("{}: no {} with id '{}'",
-                                                     what == "application" ? "application_id" : "service_id",
-                                                     what, id));
+  return makeError(ErrorCode::kNotFound,
+                   fmt::format("{}: no {} with id '{}'",
+                               what == "application" ? "application_id" : "service_id", what, id));
 }
 
 bool owns(const Caller& c, const bj::object& app) {
@@ -83,8 +83,8 @@ Result<std::string> Applications::stageServices(const bj::array& microservices, 
     auto doc = newServiceDoc(ms, app, id);
     OAK_TRY(checkJobNameFree(ctx_, std::string(doc["job_name"].get_string()), job_names,
                              ms_path + ".microservice_name"));
-    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assign(id, json::findObject(ms, "addresses"),
-                                                    ms_path + ".addresses"));
+    OAK_ASSIGN_OR_RETURN(
+        auto ips, addresses.assign(id, json::findObject(ms, "addresses"), ms_path + ".addresses"));
     doc["RR_ip"] = ips["Address"];
     doc["RR_ip_v6"] = ips["Address_v6"];
     doc["service_ip_list"] = bj::array{std::move(ips)};
@@ -115,8 +115,9 @@ Result<bj::array> Applications::createApplications(const Caller& c, const bj::va
     auto name = json::getString(in, "application_name").value_or("");
     auto ns = json::getString(in, "application_namespace").value_or("");
     if (!app_names.insert(name + "." + ns).second) {
-      return makeError(ErrorCode::kConflict,
-                       fmt::format("{}.application_name: '{}' in namespace '{}' appears twice", path, name, ns));
+      return makeError(
+          ErrorCode::kConflict,
+          fmt::format("{}.application_name: '{}' in namespace '{}' appears twice", path, name, ns));
     }
     OAK_ASSIGN_OR_RETURN(auto same_name,
                          ctx_.store.find(coll::kApplications, "application_name", bj::value(name)));
@@ -124,7 +125,8 @@ Result<bj::array> Applications::createApplications(const Caller& c, const bj::va
       if (json::getString(other, "application_namespace") == ns) {
         return makeError(ErrorCode::kConflict,
                          fmt::format("{}.application_name: an application '{}' already exists in "
-                                     "namespace '{}'", path, name, ns));
+                                     "namespace '{}'",
+                                     path, name, ns));
       }
     }
     std::string id = newObjectId();
@@ -136,8 +138,8 @@ Result<bj::array> Applications::createApplications(const Caller& c, const bj::va
     app["applicationID"] = id;
     app["userId"] = c.username;
     app["microservices"] = bj::array{};
-    OAK_TRY(stageServices(in.at("microservices").get_array(), app, path, job_names, addresses, batch)
-                );
+    OAK_TRY(
+        stageServices(in.at("microservices").get_array(), app, path, job_names, addresses, batch));
     batch.put(coll::kApplications, id, std::move(app));
   }
   OAK_TRY(addresses.commitTo(batch));
@@ -158,10 +160,12 @@ Result<bj::array> Applications::listApplicationsOfUser(const Caller& c, std::str
     }
     OAK_TRY(requireObjectId(user_id, "userid"));
     OAK_ASSIGN_OR_RETURN(auto user, ctx_.store.get(coll::kUsers, user_id));
-    if (!user) return makeError(ErrorCode::kNotFound, fmt::format("userid: no user with id '{}'", user_id));
+    if (!user)
+      return makeError(ErrorCode::kNotFound, fmt::format("userid: no user with id '{}'", user_id));
     username = json::getString(*user, "name").value_or("");
   }
-  OAK_ASSIGN_OR_RETURN(auto apps, ctx_.store.find(coll::kApplications, "userId", bj::value(username)));
+  OAK_ASSIGN_OR_RETURN(auto apps,
+                       ctx_.store.find(coll::kApplications, "userId", bj::value(username)));
   bj::array out;
   for (auto& a : apps) out.push_back(std::move(a));
   return out;
@@ -189,24 +193,28 @@ Result<bj::object> Applications::updateApplication(const Caller& c, std::string_
   }
   if (auto it = body.find("application_desc"); it != body.end()) {
     if (!it->value().is_string()) {
-      return makeError(ErrorCode::kUnprocessable,
-                       fmt::format("application_desc: {} is not of type 'string'", json::preview(it->value())));
+      return makeError(
+          ErrorCode::kUnprocessable,
+          fmt::format("application_desc: {} is not of type 'string'", json::preview(it->value())));
     }
     app["application_desc"] = it->value();
   }
   // `microservices` is derived from the services themselves and is not writable here.
   auto name = json::getString(app, "application_name").value_or("");
   auto ns = json::getString(app, "application_namespace").value_or("");
-  OAK_ASSIGN_OR_RETURN(auto same_name, ctx_.store.find(coll::kApplications, "application_name", bj::value(name)));
+  OAK_ASSIGN_OR_RETURN(auto same_name,
+                       ctx_.store.find(coll::kApplications, "application_name", bj::value(name)));
   for (const auto& other : same_name) {
     if (Accounts::idOf(other) != id && json::getString(other, "application_namespace") == ns) {
       return makeError(ErrorCode::kConflict, fmt::format("application_name: an application '{}' "
-                                                         "already exists in namespace '{}'", name, ns));
+                                                         "already exists in namespace '{}'",
+                                                         name, ns));
     }
   }
   store::WriteBatch batch;
   std::set<std::string> job_names;
-  OAK_ASSIGN_OR_RETURN(auto services, ctx_.store.find(coll::kServices, "applicationID", bj::value(id)));
+  OAK_ASSIGN_OR_RETURN(auto services,
+                       ctx_.store.find(coll::kServices, "applicationID", bj::value(id)));
   for (auto& s : services) {
     deriveServiceFields(s, app);
     std::string sid = Accounts::idOf(s);
@@ -223,7 +231,8 @@ Status Applications::deleteApplication(const Caller& c, std::string_view id) {
   OAK_ASSIGN_OR_RETURN(auto app, ownedApplication(c, id));
   store::WriteBatch batch;
   auto addresses = ctx_.addresses->begin();
-  OAK_ASSIGN_OR_RETURN(auto services, ctx_.store.find(coll::kServices, "applicationID", bj::value(id)));
+  OAK_ASSIGN_OR_RETURN(auto services,
+                       ctx_.store.find(coll::kServices, "applicationID", bj::value(id)));
   for (const auto& s : services) OAK_TRY(stageServiceRemoval(s, addresses, batch));
   batch.erase(coll::kApplications, std::string(id));
   OAK_TRY(addresses.commitTo(batch));
@@ -288,7 +297,8 @@ Result<bj::object> Applications::updateService(const Caller& c, std::string_view
                                                const bj::value& sla) {
   OAK_ASSIGN_OR_RETURN(auto current, ownedService(c, id));
   const bj::object* ms = nullptr;
-  if (const auto* apps = sla.is_object() ? json::findArray(sla.get_object(), "applications") : nullptr;
+  if (const auto* apps =
+          sla.is_object() ? json::findArray(sla.get_object(), "applications") : nullptr;
       apps && !apps->empty() && apps->at(0).is_object()) {
     if (const auto* list = json::findArray(apps->at(0).get_object(), "microservices");
         list && !list->empty()) {
@@ -297,8 +307,9 @@ Result<bj::object> Applications::updateService(const Caller& c, std::string_view
     }
   }
   if (ms == nullptr) {
-    return makeError(ErrorCode::kUnprocessable,
-                     "applications[0].microservices[0]: required (the new definition of the service)");
+    return makeError(
+        ErrorCode::kUnprocessable,
+        "applications[0].microservices[0]: required (the new definition of the service)");
   }
   // Clients send back the document they read, id included; the id is not part of the definition.
   bj::object definition = *ms;
@@ -307,9 +318,11 @@ Result<bj::object> Applications::updateService(const Caller& c, std::string_view
   OAK_TRY(sla::validateMicroservice(*ms, "applications[0].microservices[0]"));
   for (const char* key : {"microservice_name", "microservice_namespace"}) {
     if (json::getString(*ms, key) != json::getString(current, key)) {
-      return makeError(ErrorCode::kUnprocessable,
-                       fmt::format("applications[0].microservices[0].{}: a service cannot be renamed; "
-                                   "create a new one instead", key));
+      return makeError(
+          ErrorCode::kUnprocessable,
+          fmt::format("applications[0].microservices[0].{}: a service cannot be renamed; "
+                      "create a new one instead",
+                      key));
     }
   }
   auto app_id = json::getString(current, "applicationID").value_or("");
@@ -382,8 +395,8 @@ Status Applications::requestInstance(const Caller& c, std::string_view id) {
 Status Applications::removeInstances(const Caller& c, std::string_view id,
                                      std::string_view instance_number) {
   int64_t n = 0;
-  auto [p, ec] = std::from_chars(instance_number.data(),
-                                 instance_number.data() + instance_number.size(), n);
+  auto [p, ec] =
+      std::from_chars(instance_number.data(), instance_number.data() + instance_number.size(), n);
   if (ec != std::errc() || p != instance_number.data() + instance_number.size() || n < -1) {
     return makeError(ErrorCode::kInvalidArgument,
                      fmt::format("instance_number: '{}' is not an instance number (or -1 for all)",
@@ -394,7 +407,8 @@ Status Applications::removeInstances(const Caller& c, std::string_view id,
   bool removed = false;
   if (const auto* list = json::findArray(service, "instance_list")) {
     for (const auto& inst : *list) {
-      bool match = n == -1 || (inst.is_object() && json::getInt(inst.get_object(), "instance_number") == n);
+      bool match =
+          n == -1 || (inst.is_object() && json::getInt(inst.get_object(), "instance_number") == n);
       if (match) {
         removed = true;
       } else {

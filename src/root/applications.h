@@ -53,9 +53,10 @@ class Applications {
   Result<boost::json::object> ownedApplication(const Caller& c, std::string_view id);
   Result<boost::json::object> ownedService(const Caller& c, std::string_view id);
   // Builds and stages the service documents of `microservices` for `app` (which is updated).
-  Result<std::string> stageServices(const boost::json::array& microservices, boost::json::object& app,
-                                    std::string_view path, std::set<std::string>& job_names,
-                                    AddressTransaction& addresses, store::WriteBatch& batch);
+  Result<std::string> stageServices(const boost::json::array& microservices,
+                                    boost::json::object& app, std::string_view path,
+                                    std::set<std::string>& job_names, AddressTransaction& addresses,
+                                    store::WriteBatch& batch);
   Status stageServiceRemoval(const boost::json::object& service, AddressTransaction& addresses,
                              store::WriteBatch& batch);
 

@@ -1,7 +1,7 @@
 #include "root/caller.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/json.h"
 #include "common/object_id.h"
@@ -28,10 +28,9 @@ Result<std::string_view> bearerToken(const http::Request& req) {
                      "missing Authorization header (expected 'Authorization: Bearer <token>')");
   }
   constexpr std::string_view kPrefix = "Bearer ";
-  if (h.size() <= kPrefix.size() || !std::equal(kPrefix.begin(), kPrefix.end(), h.begin(),
-                                                [](char a, char b) {
-                                                  return std::tolower(a) == std::tolower(b);
-                                                })) {
+  if (h.size() <= kPrefix.size() ||
+      !std::equal(kPrefix.begin(), kPrefix.end(), h.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     return makeError(ErrorCode::kUnauthenticated,
                      "malformed Authorization header (expected 'Authorization: Bearer <token>')");
   }

@@ -34,14 +34,16 @@ RootServer::~RootServer() = default;
 
 Result<std::pair<std::string, uint16_t>> parseListen(std::string_view text, std::string_view flag) {
   auto bad = [&] {
-    return makeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: '{}' is not HOST:PORT (e.g. 0.0.0.0:10000 or [::]:10000)", flag, text));
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: '{}' is not HOST:PORT (e.g. 0.0.0.0:10000 or [::]:10000)", flag, text));
   };
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return bad();
   std::string_view host = text.substr(0, colon);
   std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   uint16_t port = 0;
   auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (host.empty() || ec != std::errc() || p != port_text.data() + port_text.size()) return bad();
@@ -66,11 +68,12 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   OAK_ASSIGN_OR_RETURN(impl->store, store::SqliteStore::open(so));
 
   OAK_ASSIGN_OR_RETURN(auto key, auth::loadOrCreateKey(options.data_dir + "/jwt-signing-key"));
-  OAK_ASSIGN_OR_RETURN(impl->tokens,
-                       auth::TokenService::create(key, *deps.clock,
-                                                  {options.access_token_ttl, options.refresh_token_ttl}));
+  OAK_ASSIGN_OR_RETURN(
+      impl->tokens, auth::TokenService::create(
+                        key, *deps.clock, {options.access_token_ttl, options.refresh_token_ttl}));
 
-  impl->ctx.reset(new RootContext{*impl->store, *deps.clock, loop, *impl->tokens, deps.password_cost});
+  impl->ctx.reset(
+      new RootContext{*impl->store, *deps.clock, loop, *impl->tokens, deps.password_cost});
   auto& ctx = *impl->ctx;
   impl->accounts = std::make_unique<Accounts>(ctx);
   impl->addresses = std::make_unique<ServiceAddresses>(ctx);
@@ -99,9 +102,13 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   return std::unique_ptr<RootServer>(new RootServer(std::move(impl)));
 }
 
-uint16_t RootServer::port() const { return impl_->server->port(); }
+uint16_t RootServer::port() const {
+  return impl_->server->port();
+}
 
-void RootServer::stop() { impl_->server->stop(); }
+void RootServer::stop() {
+  impl_->server->stop();
+}
 
 int runRoot(const RootOptions& options) {
   EventLoop loop(2);

@@ -1,8 +1,8 @@
 #include "root/scheduler.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <tuple>
@@ -48,9 +48,11 @@ std::optional<Capacity> capacityFor(const bj::object& cluster, const bj::object&
   if (!hasString(cluster, "virtualization", virt)) return std::nullopt;
   Capacity c;
   // Usage percentages are averages over nodes (0..100), unlike the original's sums.
-  c.cores = number(cluster, "total_cpu_cores") * (100 - std::min(100.0, number(cluster, "aggregated_cpu_percent"))) / 100;
+  c.cores = number(cluster, "total_cpu_cores") *
+            (100 - std::min(100.0, number(cluster, "aggregated_cpu_percent"))) / 100;
   c.memory_mb = number(cluster, "memory_in_mb");
-  c.gpus = number(cluster, "total_gpu_cores") * (100 - std::min(100.0, number(cluster, "total_gpu_percent"))) / 100;
+  c.gpus = number(cluster, "total_gpu_cores") *
+           (100 - std::min(100.0, number(cluster, "total_gpu_percent"))) / 100;
   if (const auto* arch = json::findArray(service, "arch"); arch && !arch->empty()) {
     const auto* per_arch = json::findObject(cluster, "aggregation_per_architecture");
     std::optional<Capacity> best;
@@ -58,9 +60,11 @@ std::optional<Capacity> capacityFor(const bj::object& cluster, const bj::object&
       if (!a.is_string() || per_arch == nullptr) continue;
       const auto* agg = json::findObject(*per_arch, a.get_string());
       if (agg == nullptr) continue;
-      Capacity ac{number(*agg, "cpu_cores") * (100 - std::min(100.0, number(*agg, "cpu_percent"))) / 100,
-                  number(*agg, "memory_in_mb"), c.gpus};
-      if (!best || std::tie(ac.cores, ac.memory_mb) > std::tie(best->cores, best->memory_mb)) best = ac;
+      Capacity ac{
+          number(*agg, "cpu_cores") * (100 - std::min(100.0, number(*agg, "cpu_percent"))) / 100,
+          number(*agg, "memory_in_mb"), c.gpus};
+      if (!best || std::tie(ac.cores, ac.memory_mb) > std::tie(best->cores, best->memory_mb))
+        best = ac;
     }
     return best;
   }
@@ -88,7 +92,8 @@ Placement decidePlacement(const bj::object& service, const std::vector<bj::objec
       for (const auto& cl : clusters) {
         if (json::getString(cl, "cluster_name") != *target) continue;
         if (!isActive(cl, now)) {
-          return {false, "", "TargetClusterNotActive", fmt::format("cluster '{}' is not active", *target)};
+          return {false, "", "TargetClusterNotActive",
+                  fmt::format("cluster '{}' is not active", *target)};
         }
         auto cap = capacityFor(cl, service);
         if (!cap || !fits(*cap, service)) {
@@ -147,14 +152,16 @@ Status Scheduler::placeNow(const std::string& service_id) {
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(0);
     std::string location;
     for (const auto& cl : clusters) {
-      if (Accounts::idOf(cl) == p.cluster_id) location = json::getString(cl, "cluster_location").value_or("");
+      if (Accounts::idOf(cl) == p.cluster_id)
+        location = json::getString(cl, "cluster_location").value_or("");
     }
     auto& list = (*service)["instance_list"];
     if (!list.is_array()) list = bj::array{};
-    list.as_array().push_back(bj::object{{"instance_number", n},
-                                         {"cluster_id", p.cluster_id},
-                                         {"cluster_location", location.empty() ? "location-unknown" : location},
-                                         {"status", "CLUSTER_SCHEDULED"}});
+    list.as_array().push_back(
+        bj::object{{"instance_number", n},
+                   {"cluster_id", p.cluster_id},
+                   {"cluster_location", location.empty() ? "location-unknown" : location},
+                   {"status", "CLUSTER_SCHEDULED"}});
     (*service)["next_instance_progressive_number"] = n + 1;
     (*service)["status"] = "CLUSTER_SCHEDULED";
     (*service)["status_detail"] = "Waiting for the cluster to place the instance";

@@ -17,9 +17,9 @@ namespace oak::root {
 
 struct Placement {
   bool ok = false;
-  std::string cluster_id;   // when ok
-  std::string status;       // when not ok: NoActiveClusterWithCapacity, TargetClusterNotFound, ...
-  std::string detail;       // human-readable reason
+  std::string cluster_id;  // when ok
+  std::string status;      // when not ok: NoActiveClusterWithCapacity, TargetClusterNotFound, ...
+  std::string detail;      // human-readable reason
 };
 
 // Clusters count as active when they reported within this many seconds.

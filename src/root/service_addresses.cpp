@@ -1,7 +1,7 @@
 #include "root/service_addresses.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/json.h"
 #include "net/address_plan.h"
@@ -86,17 +86,17 @@ Result<std::string> AddressTransaction::take(const std::string& service_id,
                                    v6 ? "IPv6" : "IPv4"));
     }
     if (!in_range) {
-      return makeError(ErrorCode::kUnprocessable,
-                       fmt::format("{}.{}: {} is outside the round-robin service range {}", path,
-                                   field, *canonical,
-                                   v6 ? net::kRoundRobinIpv6Prefix.toString()
-                                      : net::kServiceIpv4Prefix.toString()));
+      return makeError(
+          ErrorCode::kUnprocessable,
+          fmt::format(
+              "{}.{}: {} is outside the round-robin service range {}", path, field, *canonical,
+              v6 ? net::kRoundRobinIpv6Prefix.toString() : net::kServiceIpv4Prefix.toString()));
     }
     OAK_ASSIGN_OR_RETURN(bool taken, isTaken(*canonical));
     if (taken) {
-      return makeError(ErrorCode::kConflict,
-                       fmt::format("{}.{}: {} is already used by another service", path, field,
-                                   *canonical));
+      return makeError(
+          ErrorCode::kConflict,
+          fmt::format("{}.{}: {} is already used by another service", path, field, *canonical));
     }
     address = *canonical;
   } else {

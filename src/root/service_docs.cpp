@@ -1,7 +1,7 @@
 #include "root/service_docs.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <array>
 
@@ -15,11 +15,21 @@ namespace bj = boost::json;
 namespace {
 
 // Fields of a service document that the server owns; an SLA cannot set them.
-constexpr std::array<std::string_view, 15> kServerFields = {
-    "_id",          "microserviceID", "applicationID",  "app_name",
-    "app_ns",       "service_name",   "service_ns",     "job_name",
-    "instance_list", "next_instance_progressive_number", "status", "status_detail",
-    "service_ip_list", "RR_ip",        "RR_ip_v6"};
+constexpr std::array<std::string_view, 15> kServerFields = {"_id",
+                                                            "microserviceID",
+                                                            "applicationID",
+                                                            "app_name",
+                                                            "app_ns",
+                                                            "service_name",
+                                                            "service_ns",
+                                                            "job_name",
+                                                            "instance_list",
+                                                            "next_instance_progressive_number",
+                                                            "status",
+                                                            "status_detail",
+                                                            "service_ip_list",
+                                                            "RR_ip",
+                                                            "RR_ip_v6"};
 
 bool isServerField(std::string_view k) {
   for (auto f : kServerFields) {

@@ -1,7 +1,7 @@
 // Black-box tests of `oakestra root`: the real binary, driven over HTTP.
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <sys/stat.h>
 
@@ -90,7 +90,8 @@ TEST_F(RootApiTest, FirstLoginIsAdminWithAllRolesInRoot) {
   auto refresh = jwtClaims(str(r.json, "refresh_token"));
   EXPECT_EQ(refresh["type"], "refresh");
   EXPECT_EQ(refresh["exp"].as_int64() - refresh["iat"].as_int64(), 604800);
-  EXPECT_NE(root_->log().find("change it"), std::string::npos) << "first start warns about Admin/Admin";
+  EXPECT_NE(root_->log().find("change it"), std::string::npos)
+      << "first start warns about Admin/Admin";
 }
 
 TEST_F(RootApiTest, LifecycleSurvivesRestartWithTheSameToken) {
@@ -103,7 +104,8 @@ TEST_F(RootApiTest, LifecycleSurvivesRestartWithTheSameToken) {
   ASSERT_TRUE(services.json.is_array());
   ASSERT_EQ(services.json.get_array().size(), 2u);
   std::map<std::string, bj::object> by_name;
-  for (const auto& s : services.json.get_array()) by_name[str(s, "microservice_name")] = s.get_object();
+  for (const auto& s : services.json.get_array())
+    by_name[str(s, "microservice_name")] = s.get_object();
   auto& nginx = by_name["nginx"];
   EXPECT_EQ(nginx["job_name"], "clientsrv.test.nginx.test");
   EXPECT_EQ(by_name["curl"]["job_name"], "clientsrv.test.curl.test");
@@ -128,7 +130,8 @@ TEST_F(RootApiTest, LifecycleSurvivesRestartWithTheSameToken) {
   std::string status;
   for (int i = 0; i < 200 && status != "NoActiveClusterWithCapacity"; ++i) {
     status = str(api().get("/api/service/" + service_id, token).json, "status");
-    if (status != "NoActiveClusterWithCapacity") std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (status != "NoActiveClusterWithCapacity")
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(status, "NoActiveClusterWithCapacity");
   auto down = api().call(Method::kDelete, "/api/service/" + service_id + "/instance/-1", "", token);
@@ -164,7 +167,10 @@ TEST_F(RootApiTest, PathsWorkWithAndWithoutTrailingSlash) {
   EXPECT_EQ(api().get("/api/clusters", token).status, 200);
   EXPECT_EQ(api().get("/api/clusters/", token).status, 200);
   EXPECT_EQ(api().get("/api/clusters/active/", token).json, bj::array{});
-  EXPECT_EQ(api().post("/api/auth/login/", bj::object{{"username", "Admin"}, {"password", "Admin"}}).status, 200);
+  EXPECT_EQ(api()
+                .post("/api/auth/login/", bj::object{{"username", "Admin"}, {"password", "Admin"}})
+                .status,
+            200);
 }
 
 TEST_F(RootApiTest, AuthenticationFailuresAreClear) {
@@ -174,20 +180,24 @@ TEST_F(RootApiTest, AuthenticationFailuresAreClear) {
   EXPECT_EQ(missing.json.at("status"), "Unauthorized");
   EXPECT_NE(missing.message().find("Authorization"), std::string::npos);
 
-  auto wrong = api().post("/api/auth/login", bj::object{{"username", "Admin"}, {"password", "nope"}});
+  auto wrong =
+      api().post("/api/auth/login", bj::object{{"username", "Admin"}, {"password", "nope"}});
   EXPECT_EQ(wrong.status, 401);
-  auto unknown = api().post("/api/auth/login", bj::object{{"username", "ghost"}, {"password", "x"}});
+  auto unknown =
+      api().post("/api/auth/login", bj::object{{"username", "ghost"}, {"password", "x"}});
   EXPECT_EQ(unknown.status, 401);
   EXPECT_EQ(unknown.message(), wrong.message()) << "no hint whether the user exists";
-  auto org = api().post("/api/auth/login", bj::object{{"username", "Admin"}, {"password", "Admin"},
-                                                      {"organization_name", "nope"}});
+  auto org = api().post(
+      "/api/auth/login",
+      bj::object{{"username", "Admin"}, {"password", "Admin"}, {"organization_name", "nope"}});
   EXPECT_EQ(org.status, 404);
   EXPECT_NE(org.message().find("organization_name"), std::string::npos);
   auto no_user = api().post("/api/auth/login", bj::object{{"password", "x"}});
   EXPECT_EQ(no_user.status, 422);
   EXPECT_NE(no_user.message().find("username"), std::string::npos);
 
-  auto login = api().post("/api/auth/login", bj::object{{"username", "Admin"}, {"password", "Admin"}});
+  auto login =
+      api().post("/api/auth/login", bj::object{{"username", "Admin"}, {"password", "Admin"}});
   std::string refresh = str(login.json, "refresh_token");
   auto as_access = api().get("/api/clusters", refresh);
   EXPECT_EQ(as_access.status, 401);
@@ -195,7 +205,8 @@ TEST_F(RootApiTest, AuthenticationFailuresAreClear) {
   auto renewed = api().call(Method::kPost, "/api/auth/refresh", "", refresh);
   ASSERT_EQ(renewed.status, 200) << renewed.body;
   EXPECT_EQ(api().get("/api/clusters", str(renewed.json, "token")).status, 200);
-  auto access_as_refresh = api().call(Method::kPost, "/api/auth/refresh", "", str(login.json, "token"));
+  auto access_as_refresh =
+      api().call(Method::kPost, "/api/auth/refresh", "", str(login.json, "token"));
   EXPECT_EQ(access_as_refresh.status, 401);
 
   std::string tampered = str(login.json, "token");
@@ -212,7 +223,8 @@ TEST_F(RootApiTest, TokensExpire) {
   auto exp = jwtClaims(token)["exp"].as_int64();
   // Bounded wait for the wall clock to pass the expiry (at most ~2 s).
   while (std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count() < exp) {
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() < exp) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   auto r = api().get("/api/clusters", token);
@@ -223,14 +235,17 @@ TEST_F(RootApiTest, TokensExpire) {
 TEST_F(RootApiTest, RolesAreEnforced) {
   std::string admin = adminToken();
   auto reg = api().post("/api/auth/register",
-                        bj::object{{"name", "bob"}, {"password", "pw"}, {"email", "b@x"},
+                        bj::object{{"name", "bob"},
+                                   {"password", "pw"},
+                                   {"email", "b@x"},
                                    {"roles", bj::array{"Application_Provider"}}},
                         admin);
   ASSERT_EQ(reg.status, 200) << reg.body;
   EXPECT_EQ(reg.json.at("name"), "bob");
   EXPECT_EQ(reg.json.at("roles"), bj::array{"Application_Provider"});
   EXPECT_FALSE(reg.json.as_object().contains("password")) << "hashes never leave the server";
-  auto dup = api().post("/api/auth/register", bj::object{{"name", "bob"}, {"password", "x"}}, admin);
+  auto dup =
+      api().post("/api/auth/register", bj::object{{"name", "bob"}, {"password", "x"}}, admin);
   EXPECT_EQ(dup.status, 409);
 
   std::string bob = api().login("bob", "pw");
@@ -239,8 +254,11 @@ TEST_F(RootApiTest, RolesAreEnforced) {
   EXPECT_EQ(users.status, 403);
   EXPECT_NE(users.message().find("Admin"), std::string::npos);
   EXPECT_EQ(api().get("/api/permission/Admin", bob).status, 403);
-  EXPECT_EQ(api().get("/api/permission/bob", bob).json, (bj::object{{"roles", bj::array{"Application_Provider"}}}));
-  EXPECT_EQ(api().post("/api/auth/register", bj::object{{"name", "eve"}, {"password", "x"}}, bob).status, 403);
+  EXPECT_EQ(api().get("/api/permission/bob", bob).json,
+            (bj::object{{"roles", bj::array{"Application_Provider"}}}));
+  EXPECT_EQ(
+      api().post("/api/auth/register", bj::object{{"name", "eve"}, {"password", "x"}}, bob).status,
+      403);
 
   // bob's applications are his own: Admin sees them, another user would not.
   auto created = api().post("/api/application", twoServiceSla("bobsapp"), bob);
@@ -249,20 +267,26 @@ TEST_F(RootApiTest, RolesAreEnforced) {
   std::string app_id = str(created.json.at(0), "applicationID");
   EXPECT_EQ(created.json.at(0).at("userId"), "bob");
   EXPECT_EQ(api().get("/api/application/" + app_id, admin).status, 200);
-  auto reg2 = api().post("/api/auth/register", bj::object{{"name", "carol"}, {"password", "pw"}}, admin);
+  auto reg2 =
+      api().post("/api/auth/register", bj::object{{"name", "carol"}, {"password", "pw"}}, admin);
   ASSERT_EQ(reg2.status, 200);
   std::string carol = api().login("carol", "pw");
   EXPECT_EQ(api().get("/api/application/" + app_id, carol).status, 404);
   EXPECT_EQ(api().get("/api/services/" + app_id, carol).status, 404);
 
   // Password change: wrong old password, same password, then success.
-  auto wrong_old = api().post("/api/user/bob", bj::object{{"oldPassword", "x"}, {"newPassword", "pw2"}}, bob);
+  auto wrong_old =
+      api().post("/api/user/bob", bj::object{{"oldPassword", "x"}, {"newPassword", "pw2"}}, bob);
   EXPECT_EQ(wrong_old.status, 403);
-  auto same = api().post("/api/user/bob", bj::object{{"oldPassword", "pw"}, {"newPassword", "pw"}}, bob);
+  auto same =
+      api().post("/api/user/bob", bj::object{{"oldPassword", "pw"}, {"newPassword", "pw"}}, bob);
   EXPECT_EQ(same.status, 422);
-  auto ok = api().post("/api/user/bob", bj::object{{"oldPassword", "pw"}, {"newPassword", "pw2"}}, bob);
+  auto ok =
+      api().post("/api/user/bob", bj::object{{"oldPassword", "pw"}, {"newPassword", "pw2"}}, bob);
   EXPECT_EQ(ok.status, 200) << ok.body;
-  EXPECT_EQ(api().post("/api/auth/login", bj::object{{"username", "bob"}, {"password", "pw"}}).status, 401);
+  EXPECT_EQ(
+      api().post("/api/auth/login", bj::object{{"username", "bob"}, {"password", "pw"}}).status,
+      401);
   EXPECT_FALSE(api().login("bob", "pw2").empty());
 
   // A user who still owns applications cannot be deleted (a namesake would inherit them).
@@ -290,7 +314,9 @@ TEST_F(RootApiTest, BadInputGetsA4xxAndChangesNothing) {
   bad_name["applications"].at(0).at("microservices").at(1).as_object()["microservice_name"] = "a.b";
   auto r = api().post("/api/application", bad_name, token);
   EXPECT_EQ(r.status, 422);
-  EXPECT_EQ(r.message(), "applications[0].microservices[1].microservice_name: 'a.b' does not match ^[a-zA-Z0-9]{1,30}$");
+  EXPECT_EQ(r.message(),
+            "applications[0].microservices[1].microservice_name: 'a.b' does not match "
+            "^[a-zA-Z0-9]{1,30}$");
 
   auto bad_port = twoServiceSla();
   bad_port["applications"].at(0).at("microservices").at(0).as_object()["port"] = 80;
@@ -327,7 +353,11 @@ TEST_F(RootApiTest, BadInputGetsA4xxAndChangesNothing) {
   EXPECT_EQ(bad_id.status, 400);
   EXPECT_NE(bad_id.message().find("service_id"), std::string::npos);
   EXPECT_EQ(api().get("/api/service/0123456789abcdef01234567", token).status, 404);
-  EXPECT_EQ(api().call(Method::kDelete, "/api/service/0123456789abcdef01234567/instance/x", "", token).status, 400);
+  EXPECT_EQ(
+      api()
+          .call(Method::kDelete, "/api/service/0123456789abcdef01234567/instance/x", "", token)
+          .status,
+      400);
 
   // Too large a body is refused before it is read.
   auto huge = api().call(Method::kPost, "/api/application", std::string(2 << 20, ' '), token);
@@ -381,8 +411,8 @@ TEST_F(RootApiTest, ServicesCanBeAddedToAnApplicationAndUpdated) {
 
 TEST_F(RootApiTest, OriginalSlaFilesAreAcceptedOrRefusedLikeTheSchemaSays) {
   std::string token = adminToken();
-  for (const char* good : {"sla_correct_2.json", "sla_correct_3.json", "sla_correct_4.json",
-                           "example_curl.json"}) {
+  for (const char* good :
+       {"sla_correct_2.json", "sla_correct_3.json", "sla_correct_4.json", "example_curl.json"}) {
     auto r = api().post("/api/application", slaFile(good), token);
     EXPECT_EQ(r.status, 200) << good << ": " << r.body;
     // Both files name their application test/test: remove it before the next one.
@@ -410,7 +440,8 @@ TEST_F(RootApiTest, FreeServiceIpIsTheNextAllocation) {
   ASSERT_EQ(free1.status, 200) << free1.body;
   EXPECT_EQ(free1.json.at("ipv4"), "10.30.0.1");
   EXPECT_EQ(free1.json.at("ipv6"), "fdff:2000::1");
-  EXPECT_EQ(api().get("/api/net/free-service-ip", token).json, free1.json) << "asking does not allocate";
+  EXPECT_EQ(api().get("/api/net/free-service-ip", token).json, free1.json)
+      << "asking does not allocate";
   auto sla = twoServiceSla();
   sla["applications"].at(0).at("microservices").as_array().resize(1);  // just curl, automatic IPs
   ASSERT_EQ(api().post("/api/application", sla, token).status, 200);
@@ -435,9 +466,9 @@ TEST_F(RootApiTest, OpenApiDocumentMatchesTheServedRoutes) {
     }
     for (const auto& [method, op] : ops.as_object()) {
       auto m = oak::http::methodFromName(std::string(method) == "get" ? "GET"
-                                         : method == "post"          ? "POST"
-                                         : method == "put"           ? "PUT"
-                                                                     : "DELETE");
+                                         : method == "post"           ? "POST"
+                                         : method == "put"            ? "PUT"
+                                                                      : "DELETE");
       auto r = api().call(m, concrete, "{}", token);
       EXPECT_NE(r.status, 405) << method << " " << concrete;
       EXPECT_TRUE(r.status != 404 || r.message().find("no such endpoint") == std::string::npos)
@@ -448,16 +479,18 @@ TEST_F(RootApiTest, OpenApiDocumentMatchesTheServedRoutes) {
       EXPECT_EQ(anon.status == 401, secured) << method << " " << concrete << ": " << anon.body;
     }
   }
-  for (const char* must : {"/api/auth/login", "/api/application", "/api/service/{service_id}/instance",
-                           "/api/service/{service_id}/instance/{instance_number}",
-                           "/api/clusters/active", "/api/net/free-service-ip"}) {
+  for (const char* must :
+       {"/api/auth/login", "/api/application", "/api/service/{service_id}/instance",
+        "/api/service/{service_id}/instance/{instance_number}", "/api/clusters/active",
+        "/api/net/free-service-ip"}) {
     EXPECT_TRUE(paths.contains(must)) << must;
   }
 }
 
 TEST_F(RootApiTest, CorsPreflightIsAnswered) {
-  auto r = api().call(Method::kOptions, "/api/application", "", "",
-                      {{"Origin", "http://dash.example"}, {"Access-Control-Request-Method", "POST"}});
+  auto r =
+      api().call(Method::kOptions, "/api/application", "", "",
+                 {{"Origin", "http://dash.example"}, {"Access-Control-Request-Method", "POST"}});
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.header("access-control-allow-origin"), "*");
   EXPECT_NE(r.header("access-control-allow-headers").find("Authorization"), std::string::npos);

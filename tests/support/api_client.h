@@ -1,8 +1,8 @@
 #pragma once
 // A small JSON-over-HTTP client for black-box tests of a daemon's REST API.
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <string>
 
@@ -22,13 +22,15 @@ struct ApiResponse {
 
 class ApiClient {
  public:
-  explicit ApiClient(uint16_t port, std::string host = "127.0.0.1") : host_(std::move(host)), port_(port) {}
+  explicit ApiClient(uint16_t port, std::string host = "127.0.0.1")
+      : host_(std::move(host)), port_(port) {}
   ApiResponse call(oak::http::Method m, const std::string& target, const std::string& body = "",
                    const std::string& token = "", oak::http::HeaderList extra = {}) const;
   ApiResponse get(const std::string& target, const std::string& token = "") const {
     return call(oak::http::Method::kGet, target, "", token);
   }
-  ApiResponse post(const std::string& target, const boost::json::value& body, const std::string& token = "") const {
+  ApiResponse post(const std::string& target, const boost::json::value& body,
+                   const std::string& token = "") const {
     return call(oak::http::Method::kPost, target, boost::json::serialize(body), token);
   }
   // Logs in and returns the access token (fails the test on error).

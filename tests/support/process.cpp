@@ -101,10 +101,12 @@ std::string Process::log() const {
     if (ok) return ::testing::AssertionSuccess();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return ::testing::AssertionFailure() << "nothing listens on port " << port << " after "
-                                       << timeout.count() << " ms";
+  return ::testing::AssertionFailure()
+         << "nothing listens on port " << port << " after " << timeout.count() << " ms";
 }
 
-std::string binaryPath(const std::string& name) { return std::string(OAK_BIN_DIR) + "/" + name; }
+std::string binaryPath(const std::string& name) {
+  return std::string(OAK_BIN_DIR) + "/" + name;
+}
 
 }  // namespace oak::testing

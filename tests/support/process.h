@@ -17,8 +17,8 @@ uint16_t pickFreePort();
 
 class Process {
  public:
-  Process(std::string binary, std::vector<std::string> args,
-          std::map<std::string, std::string> env, std::string log_file);
+  Process(std::string binary, std::vector<std::string> args, std::map<std::string, std::string> env,
+          std::string log_file);
   ~Process();  // kills the process if it still runs
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -36,7 +36,8 @@ class Process {
 };
 
 // Polls `port` on 127.0.0.1 until it accepts connections.
-[[nodiscard]] ::testing::AssertionResult waitForPort(uint16_t port, std::chrono::milliseconds timeout);
+[[nodiscard]] ::testing::AssertionResult waitForPort(uint16_t port,
+                                                     std::chrono::milliseconds timeout);
 
 // Path of a product binary (build/bin/<name>), from OAK_BIN_DIR set by CMake.
 std::string binaryPath(const std::string& name);

@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "root/applications.h"
 #include "root/api/routes.h"
+#include "root/applications.h"
 
 namespace oak::root::api {
 
@@ -16,7 +16,8 @@ namespace {
 
 // An SLA body: a JSON object, or (as the original accepted) a JSON string holding one.
 Result<bj::value> slaBody(const http::Request& req) {
-  if (req.body.empty()) return makeError(ErrorCode::kInvalidArgument, "the request needs an SLA as JSON body");
+  if (req.body.empty())
+    return makeError(ErrorCode::kInvalidArgument, "the request needs an SLA as JSON body");
   OAK_ASSIGN_OR_RETURN(auto v, json::parse(req.body));
   if (v.is_string()) {
     OAK_ASSIGN_OR_RETURN(auto inner, json::parse(v.get_string()));
@@ -111,12 +112,13 @@ void addServiceRoutes(http::Router& r, RootContext& ctx) {
               OAK_TRY(apps.requestInstance(c, req.param("service_id")));
               return bj::object{{"message", "ok"}};
             });
-  addAuthed(r, ctx, Method::kDelete, "/api/service/{service_id}/instance/{instance_number}",
-            {"Remove an instance (-1: all instances)", "services", true, "", "", "Message"},
-            [&apps](const http::Request& req, const Caller& c) -> Result<bj::value> {
-              OAK_TRY(apps.removeInstances(c, req.param("service_id"), req.param("instance_number")));
-              return bj::object{{"message", "ok"}};
-            });
+  addAuthed(
+      r, ctx, Method::kDelete, "/api/service/{service_id}/instance/{instance_number}",
+      {"Remove an instance (-1: all instances)", "services", true, "", "", "Message"},
+      [&apps](const http::Request& req, const Caller& c) -> Result<bj::value> {
+        OAK_TRY(apps.removeInstances(c, req.param("service_id"), req.param("instance_number")));
+        return bj::object{{"message", "ok"}};
+      });
 }
 
 }  // namespace oak::root::api

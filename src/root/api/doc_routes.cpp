@@ -26,7 +26,9 @@ bj::object obj(std::initializer_list<std::pair<bj::string_view, bj::value_ref>> 
 bj::object ref(std::string_view name) {
   return bj::object{{"$ref", "#/components/schemas/" + std::string(name)}};
 }
-bj::object arrayOf(std::string_view name) { return bj::object{{"type", "array"}, {"items", ref(name)}}; }
+bj::object arrayOf(std::string_view name) {
+  return bj::object{{"type", "array"}, {"items", ref(name)}};
+}
 const bj::object kString{{"type", "string"}};
 const bj::object kStrings{{"type", "array"}, {"items", {{"type", "string"}}}};
 const bj::object kOid = obj({{"$oid", kString}});
@@ -38,42 +40,68 @@ bj::object apiSchemas() {
   s["Login"] = obj({{"username", kString}, {"password", kString}, {"organization_name", kString}},
                    {"username", "password"});
   s["Tokens"] = obj({{"token", kString}, {"refresh_token", kString}}, {"token"});
-  s["NewUser"] = obj({{"name", kString}, {"password", kString}, {"email", kString}, {"roles", kStrings}},
-                     {"name", "password"});
-  s["User"] = obj({{"_id", kOid}, {"name", kString}, {"email", kString}, {"created_at", kString},
+  s["NewUser"] =
+      obj({{"name", kString}, {"password", kString}, {"email", kString}, {"roles", kStrings}},
+          {"name", "password"});
+  s["User"] = obj({{"_id", kOid},
+                   {"name", kString},
+                   {"email", kString},
+                   {"created_at", kString},
                    {"roles", kStrings}});
   s["UserList"] = arrayOf("User");
   s["UserUpdate"] = obj({{"email", kString}, {"roles", kStrings}});
-  s["PasswordChange"] = obj({{"oldPassword", kString}, {"newPassword", kString}},
-                            {"oldPassword", "newPassword"});
+  s["PasswordChange"] =
+      obj({{"oldPassword", kString}, {"newPassword", kString}}, {"oldPassword", "newPassword"});
   s["Roles"] = obj({{"roles", kStrings}}, {"roles"});
   s["Member"] = obj({{"user_id", kString}, {"roles", kStrings}}, {"user_id"});
-  s["Organization"] = obj({{"_id", kOid}, {"name", kString}, {"member", arrayOf("Member")}}, {"name"});
+  s["Organization"] =
+      obj({{"_id", kOid}, {"name", kString}, {"member", arrayOf("Member")}}, {"name"});
   s["OrganizationList"] = arrayOf("Organization");
-  s["Microservice"] = obj({{"microservice_name", kString}, {"microservice_namespace", kString},
-                           {"virtualization", kString}, {"code", kString},
-                           {"memory", {{"type", "integer"}}}, {"vcpus", {{"type", "integer"}}},
-                           {"port", kString}, {"one_shot", {{"type", "boolean"}}},
-                           {"cmd", kStrings}, {"environment", kStrings}, {"arch", kStrings},
-                           {"addresses", obj({{"rr_ip", kString}, {"rr_ip_v6", kString}})},
-                           {"constraints", {{"type", "array"}, {"items", {{"type", "object"}}}}}},
-                          {"microservice_name", "microservice_namespace", "virtualization", "code"});
-  s["SlaApplication"] = obj({{"applicationID", kString}, {"application_name", kString},
-                             {"application_namespace", kString}, {"application_desc", kString},
+  s["Microservice"] =
+      obj({{"microservice_name", kString},
+           {"microservice_namespace", kString},
+           {"virtualization", kString},
+           {"code", kString},
+           {"memory", {{"type", "integer"}}},
+           {"vcpus", {{"type", "integer"}}},
+           {"port", kString},
+           {"one_shot", {{"type", "boolean"}}},
+           {"cmd", kStrings},
+           {"environment", kStrings},
+           {"arch", kStrings},
+           {"addresses", obj({{"rr_ip", kString}, {"rr_ip_v6", kString}})},
+           {"constraints", {{"type", "array"}, {"items", {{"type", "object"}}}}}},
+          {"microservice_name", "microservice_namespace", "virtualization", "code"});
+  s["SlaApplication"] = obj({{"applicationID", kString},
+                             {"application_name", kString},
+                             {"application_namespace", kString},
+                             {"application_desc", kString},
                              {"microservices", arrayOf("Microservice")}},
                             {"application_name", "application_namespace", "microservices"});
-  s["SLA"] = obj({{"sla_version", kString}, {"customerID", kString},
+  s["SLA"] = obj({{"sla_version", kString},
+                  {"customerID", kString},
                   {"applications", arrayOf("SlaApplication")}},
                  {"sla_version", "customerID", "applications"});
-  s["Application"] = obj({{"_id", kOid}, {"applicationID", kString}, {"application_name", kString},
-                          {"application_namespace", kString}, {"application_desc", kString},
-                          {"userId", kString}, {"microservices", kStrings}});
+  s["Application"] = obj({{"_id", kOid},
+                          {"applicationID", kString},
+                          {"application_name", kString},
+                          {"application_namespace", kString},
+                          {"application_desc", kString},
+                          {"userId", kString},
+                          {"microservices", kStrings}});
   s["ApplicationList"] = arrayOf("Application");
-  s["ApplicationUpdate"] = obj({{"application_name", kString}, {"application_namespace", kString},
+  s["ApplicationUpdate"] = obj({{"application_name", kString},
+                                {"application_namespace", kString},
                                 {"application_desc", kString}});
-  s["Service"] = obj({{"_id", kOid}, {"microserviceID", kString}, {"applicationID", kString},
-                      {"job_name", kString}, {"image", kString}, {"status", kString},
-                      {"status_detail", kString}, {"RR_ip", kString}, {"RR_ip_v6", kString},
+  s["Service"] = obj({{"_id", kOid},
+                      {"microserviceID", kString},
+                      {"applicationID", kString},
+                      {"job_name", kString},
+                      {"image", kString},
+                      {"status", kString},
+                      {"status_detail", kString},
+                      {"RR_ip", kString},
+                      {"RR_ip_v6", kString},
                       {"next_instance_progressive_number", {{"type", "integer"}}},
                       {"instance_list", {{"type", "array"}, {"items", {{"type", "object"}}}}},
                       {"service_ip_list", {{"type", "array"}, {"items", {{"type", "object"}}}}}});
@@ -90,15 +118,18 @@ bj::object apiSchemas() {
 
 void addDocRoutes(http::Router& r) {
   r.add(Method::kGet, "/healthz", {"Liveness probe", "meta", false, "", "", "Health"},
-        [](const http::Request&) { return http::jsonResponse(200, bj::object{{"status", "ok"}}); });
+        [](const http::Request&) {
+          return http::jsonResponse(200, bj::object{{"status", "ok"}});
+        });
   // The document covers every route registered so far plus the two below; it is built at the
   // first request, once the table is complete.
   auto cached = std::make_shared<std::string>();
   auto handler = [&r, cached](const http::Request&) {
     if (cached->empty()) {
-      http::OpenApiInfo info{"Oakestra root orchestrator API", "v1",
-                             "REST API of the root orchestrator; compatible with Oakestra v0.4.301 clients.",
-                             apiSchemas()};
+      http::OpenApiInfo info{
+          "Oakestra root orchestrator API", "v1",
+          "REST API of the root orchestrator; compatible with Oakestra v0.4.301 clients.",
+          apiSchemas()};
       *cached = bj::serialize(http::buildOpenApi(r, info));
     }
     return http::Response{200, "application/json", *cached, {}};

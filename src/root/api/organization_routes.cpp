@@ -17,12 +17,13 @@ void addOrganizationRoutes(http::Router& r, RootContext& ctx) {
             [&acc](const http::Request&, const Caller&) -> Result<bj::value> {
               return acc.listOrganizations();
             });
-  addAuthed(r, ctx, Method::kPost, "/api/organization",
-            {"Create an organization", "organizations", true, "Admin", "Organization", "Organization"},
-            [&acc](const http::Request& req, const Caller&) -> Result<bj::value> {
-              OAK_ASSIGN_OR_RETURN(auto body, objectBody(req));
-              return acc.createOrganization(body);
-            });
+  addAuthed(
+      r, ctx, Method::kPost, "/api/organization",
+      {"Create an organization", "organizations", true, "Admin", "Organization", "Organization"},
+      [&acc](const http::Request& req, const Caller&) -> Result<bj::value> {
+        OAK_ASSIGN_OR_RETURN(auto body, objectBody(req));
+        return acc.createOrganization(body);
+      });
   addAuthed(r, ctx, Method::kPut, "/api/organization/{organization_id}",
             {"Rename an organization or replace its members", "organizations", true, "Admin",
              "Organization", "Organization"},

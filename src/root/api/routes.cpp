@@ -1,7 +1,7 @@
 #include "root/api/routes.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 namespace oak::root::api {
 

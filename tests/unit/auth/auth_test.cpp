@@ -38,7 +38,8 @@ class TokensTest : public ::testing::Test {
  protected:
   SimulatedClock clock_;
   std::unique_ptr<TokenService> tokens_ =
-      TokenService::create(std::string(64, 'k'), clock_, {std::chrono::seconds(600), std::chrono::seconds(3600)})
+      TokenService::create(std::string(64, 'k'), clock_,
+                           {std::chrono::seconds(600), std::chrono::seconds(3600)})
           .value();
 };
 

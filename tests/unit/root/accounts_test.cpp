@@ -259,22 +259,26 @@ TEST_F(AccountsTest, RootOrganizationKeepsAnAdmin) {
   expectFieldError(
       accounts.updateOrganization(
           root_org_id,
-          bj::object{{"member", bj::array{bj::object{{"user_id", admin.user_id},
-                                                     {"roles", bj::array{role::kApplicationProvider}}}}}}),
+          bj::object{
+              {"member", bj::array{bj::object{{"user_id", admin.user_id},
+                                              {"roles", bj::array{role::kApplicationProvider}}}}}}),
       ErrorCode::kConflict, "member");
   EXPECT_EQ(rolesInRoot(admin.user_id), kAllRoles);
   // Handing Admin to someone else is fine.
   EXPECT_TRUE(accounts.updateOrganization(
-      root_org_id, bj::object{{"member", bj::array{bj::object{{"user_id", alice.user_id},
-                                                              {"roles", bj::array{role::kAdmin}}}}}}));
+      root_org_id,
+      bj::object{{"member", bj::array{bj::object{{"user_id", alice.user_id},
+                                                 {"roles", bj::array{role::kAdmin}}}}}}));
 }
 
 TEST_F(AccountsTest, DeletedAdminIsNotRecreatedWithTheDefaultPassword) {
   auto alice = addUser("alice");
   ASSERT_TRUE(accounts.updateOrganization(
       root_org_id,
-      bj::object{{"member", bj::array{bj::object{{"user_id", alice.user_id}, {"roles", bj::array{role::kAdmin}}},
-                                      bj::object{{"user_id", admin.user_id}, {"roles", bj::array{role::kAdmin}}}}}}));
+      bj::object{{"member", bj::array{bj::object{{"user_id", alice.user_id},
+                                                 {"roles", bj::array{role::kAdmin}}},
+                                      bj::object{{"user_id", admin.user_id},
+                                                 {"roles", bj::array{role::kAdmin}}}}}}));
   Caller alice_admin = alice;
   alice_admin.roles = {role::kAdmin};
   ASSERT_TRUE(accounts.deleteUser(alice_admin, "Admin"));
