@@ -9,6 +9,9 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsqlite3-dev sqlite3 libjwt-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
+  libmosquitto-dev
+  # daemons started by integration tests
+  mosquitto mosquitto-clients
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk
 )

@@ -3,9 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "cluster/cluster_server.h"
+#include "cluster/options.h"
 #include "common/log.h"
 #include "root/options.h"
 #include "root/root_server.h"
+#include "worker/agent/options.h"
+#include "worker/agent/worker_main.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"oakestra: edge orchestrator daemons (root, cluster, worker)", "oakestra"};
@@ -27,6 +31,15 @@ int main(int argc, char** argv) {
   auto* root = app.add_subcommand("root", "root orchestrator: REST API, accounts, scheduling");
   oak::root::addRootFlags(*root, root_options);
 
+  oak::cluster::ClusterOptions cluster_options;
+  auto* cluster =
+      app.add_subcommand("cluster", "cluster orchestrator: workers, broker, scheduling");
+  oak::cluster::addClusterFlags(*cluster, cluster_options);
+
+  oak::worker::WorkerOptions worker_options;
+  auto* worker = app.add_subcommand("worker", "worker: node engine (runtimes) and reports");
+  oak::worker::addWorkerFlags(*worker, worker_options);
+
   CLI11_PARSE(app, argc, argv);
   std::string component = app.get_subcommands().front()->get_name();
   if (auto s = oak::initLogging(log_level, log_format, component); !s) {
@@ -34,5 +47,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (root->parsed()) return oak::root::runRoot(root_options);
+  if (cluster->parsed()) return oak::cluster::runCluster(cluster_options);
+  if (worker->parsed()) return oak::worker::runWorker(worker_options);
   return 2;
 }

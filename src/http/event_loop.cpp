@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <csignal>
@@ -50,6 +51,48 @@ void EventLoop::onTerminate(std::function<void(int)> fn) {
   impl_->signals->async_wait([fn = std::move(fn)](const boost::system::error_code& ec, int sig) {
     if (!ec) fn(sig);
   });
+}
+
+namespace {
+
+class PeriodicTimer final : public EventLoop::Periodic {
+ public:
+  PeriodicTimer(boost::asio::io_context& io, std::chrono::milliseconds period,
+                std::function<void()> fn)
+      : state_(std::make_shared<State>(io, period, std::move(fn))) {
+    arm(state_);
+  }
+  ~PeriodicTimer() override {
+    state_->cancelled = true;
+    state_->timer.cancel();
+  }
+
+ private:
+  struct State {
+    State(boost::asio::io_context& io, std::chrono::milliseconds p, std::function<void()> f)
+        : timer(io), period(p), fn(std::move(f)) {}
+    boost::asio::steady_timer timer;
+    std::chrono::milliseconds period;
+    std::function<void()> fn;
+    bool cancelled = false;
+  };
+  // The pending wait holds the state, so it outlives the handle until the wait completes.
+  static void arm(const std::shared_ptr<State>& s) {
+    s->timer.expires_after(s->period);
+    s->timer.async_wait([s](const boost::system::error_code& ec) {
+      if (ec || s->cancelled) return;
+      s->fn();
+      if (!s->cancelled) arm(s);
+    });
+  }
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventLoop::Periodic> EventLoop::every(std::chrono::milliseconds period,
+                                                      std::function<void()> fn) {
+  return std::make_unique<PeriodicTimer>(impl_->io, period, std::move(fn));
 }
 
 boost::asio::io_context& EventLoop::context() {

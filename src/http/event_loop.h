@@ -2,6 +2,7 @@
 // The async core: one event loop thread owns all mutable state of a daemon (no locks in business
 // logic). CPU-heavy work (password hashing) runs on a small pool and completes back on the loop.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -26,6 +27,13 @@ class EventLoop {
   void post(std::function<void()> fn);
   // Runs `work` on a pool thread, then `done` on the loop.
   void runBlocking(std::function<void()> work, std::function<void()> done);
+  // Calls `fn` on the loop every `period` until the returned handle is destroyed.
+  class Periodic {
+   public:
+    virtual ~Periodic() = default;
+  };
+  [[nodiscard]] std::unique_ptr<Periodic> every(std::chrono::milliseconds period,
+                                                std::function<void()> fn);
   // Calls `fn(signal)` on the loop at SIGINT or SIGTERM (once per signal).
   void onTerminate(std::function<void(int)> fn);
 

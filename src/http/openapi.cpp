@@ -44,11 +44,18 @@ bj::object operation(const Route& r) {
         bj::object{{"required", true}, {"content", jsonContent(r.doc.request_schema)}};
   }
   bj::object responses;
-  responses["200"] =
-      bj::object{{"description", "success"}, {"content", jsonContent(r.doc.response_schema)}};
   auto error = [](std::string_view what) {
     return bj::object{{"description", what}, {"content", jsonContent("Error")}};
   };
+  std::string description;
+  if (r.websocket) {
+    description = "WebSocket upgrade: the connection then carries text messages both ways.";
+    responses["101"] = bj::object{{"description", "switching to the WebSocket protocol"}};
+    responses["426"] = error("a plain request without the WebSocket upgrade");
+  } else {
+    responses["200"] =
+        bj::object{{"description", "success"}, {"content", jsonContent(r.doc.response_schema)}};
+  }
   responses["400"] = error("malformed request");
   if (r.doc.authenticated) {
     op["security"] = bj::array{bj::object{{"bearerAuth", bj::array{}}}};
@@ -56,8 +63,10 @@ bj::object operation(const Route& r) {
   }
   if (!r.doc.role.empty()) {
     responses["403"] = error("the caller lacks the role " + r.doc.role);
-    op["description"] = "Requires the role `" + r.doc.role + "`.";
+    if (!description.empty()) description += ' ';
+    description += "Requires the role `" + r.doc.role + "`.";
   }
+  if (!description.empty()) op["description"] = description;
   if (!params.empty() || r.doc.authenticated) responses["404"] = error("not found");
   if (!r.doc.request_schema.empty()) responses["422"] = error("the body breaks a rule");
   op["responses"] = std::move(responses);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 namespace oak::http {
 
@@ -67,30 +68,62 @@ void Router::add(Method m, std::string pattern, RouteDoc doc, SyncHandler h) {
 }
 
 void Router::addAsync(Method m, std::string pattern, RouteDoc doc, AsyncHandler h) {
-  Route r{m, pattern, {}, std::move(doc), std::move(h)};
+  Route r{m, pattern, {}, std::move(doc), std::move(h), {}};
   for (auto s : split(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
 
-void Router::dispatch(Request& req, const Responder& respond) const {
+void Router::addWebSocket(std::string pattern, RouteDoc doc, WebSocketAccept accept) {
+  add(Method::kGet, std::move(pattern), std::move(doc), [](const Request& req) {
+    // Built by hand: the shared reason-phrase table does not know 426.
+    boost::json::object o{{"code", 426},
+                          {"status", "Upgrade Required"},
+                          {"message", fmt::format("{} is a WebSocket endpoint", req.path)}};
+    auto r = jsonResponse(426, o);
+    r.headers.emplace_back("Upgrade", "websocket");
+    return r;
+  });
+  routes_.back().websocket = std::move(accept);
+}
+
+const Route* Router::find(Request& req, std::string* allow) const {
   auto segs = split(req.path);
   std::vector<std::string> allowed;
   for (const auto& r : routes_) {
     if (!match(r, segs, nullptr)) continue;
     if (r.method == req.method || (req.method == Method::kHead && r.method == Method::kGet)) {
       match(r, segs, &req.path_params);
-      r.handler(req, respond);
-      return;
+      return &r;
     }
     allowed.emplace_back(methodName(r.method));
   }
-  if (allowed.empty()) {
-    respond.send(errorResponse(
-        404, fmt::format("no such endpoint: {} {}", methodName(req.method), req.path)));
+  if (!allowed.empty()) *allow = fmt::format("{}, OPTIONS", fmt::join(allowed, ", "));
+  return nullptr;
+}
+
+namespace {
+
+// The answer for a request that matches no route: 404, or 405 when the path has other methods.
+Response unrouted(const Request& req, const std::string& allow) {
+  if (allow.empty()) {
+    return errorResponse(404,
+                         fmt::format("no such endpoint: {} {}", methodName(req.method), req.path));
+  }
+  auto r = errorResponse(405, fmt::format("{} is not allowed on {} (allowed: {})",
+                                          methodName(req.method), req.path, allow));
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+}  // namespace
+
+void Router::dispatch(Request& req, const Responder& respond) const {
+  std::string allow;
+  if (const Route* r = find(req, &allow)) {
+    r->handler(req, respond);
     return;
   }
-  std::string allow = fmt::format("{}, OPTIONS", fmt::join(allowed, ", "));
-  if (req.method == Method::kOptions) {
+  if (req.method == Method::kOptions && !allow.empty()) {
     Response pre{204, "", "", {}};
     pre.headers = {{"Access-Control-Allow-Methods", allow},
                    {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
@@ -98,10 +131,16 @@ void Router::dispatch(Request& req, const Responder& respond) const {
     respond.send(std::move(pre));
     return;
   }
-  auto r = errorResponse(405, fmt::format("{} is not allowed on {} (allowed: {})",
-                                          methodName(req.method), req.path, allow));
-  r.headers.emplace_back("Allow", allow);
-  respond.send(std::move(r));
+  respond.send(unrouted(req, allow));
+}
+
+const WebSocketAccept* Router::matchWebSocket(Request& req, Response* refusal) const {
+  std::string allow;
+  const Route* r = find(req, &allow);
+  if (r && r->websocket) return &r->websocket;
+  *refusal = r ? errorResponse(400, fmt::format("{} does not accept WebSocket upgrades", req.path))
+               : unrouted(req, allow);
+  return nullptr;
 }
 
 }  // namespace oak::http

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "http/websocket.h"
 
 namespace oak::http {
 
@@ -43,20 +44,32 @@ struct Route {
   std::vector<std::string> segments;  // pattern split on '/'
   RouteDoc doc;
   AsyncHandler handler;
+  WebSocketAccept websocket;  // set for WebSocket endpoints (GET with an upgrade)
 };
 
 class Router {
  public:
   void add(Method m, std::string pattern, RouteDoc doc, SyncHandler h);
   void addAsync(Method m, std::string pattern, RouteDoc doc, AsyncHandler h);
+  // A WebSocket endpoint: an upgrade request runs `accept` (see websocket.h); a plain GET is
+  // answered 426.
+  void addWebSocket(std::string pattern, RouteDoc doc, WebSocketAccept accept);
 
   // Finds the route, fills `req.path_params`, and runs it. Unknown paths answer 404, known paths
   // with another method 405, and OPTIONS answers a CORS preflight.
   void dispatch(Request& req, const Responder& respond) const;
 
+  // For an upgrade request: the accept function of its route, with `req.path_params` filled, or
+  // nullptr and the answer in `refusal` (404 unknown path, 405 no GET, 400 not a WebSocket route).
+  const WebSocketAccept* matchWebSocket(Request& req, Response* refusal) const;
+
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // The route for the request's path and method (path parameters filled), or nullptr and the
+  // methods the path allows in `allow` (empty for an unknown path).
+  const Route* find(Request& req, std::string* allow) const;
+
   std::vector<Route> routes_;
 };
 

@@ -12,12 +12,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/pct_string_view.hpp>
 
 #include <array>
 #include <list>
 #include <optional>
+
+#include "http/websocket_upgrade.h"
 
 namespace oak::http {
 
@@ -34,6 +37,7 @@ struct HttpServer::Impl {
   const Router& router;
   tcp::acceptor acceptor;
   std::list<beast::tcp_stream*> connections;  // for stop(); entries removed by their sessions
+  std::list<std::shared_ptr<detail::WebSocketChannel>> websockets;  // likewise
   bool stopping = false;
 
   Impl(asio::io_context& ctx, ServerOptions opts, const Router& r)
@@ -108,6 +112,21 @@ asio::awaitable<void> writeError(beast::tcp_stream& stream, int status, std::str
   }
 }
 
+constexpr std::string_view kStopping = "server is stopping";
+
+// Runs an accepted upgrade to its end, known to stop() meanwhile.
+asio::awaitable<void> serveWebSocket(std::shared_ptr<HttpServer::Impl> srv,
+                                     beast::tcp_stream stream, BeastRequest upgrade,
+                                     std::shared_ptr<detail::WebSocketChannel> channel) {
+  auto self = srv->websockets.insert(srv->websockets.end(), channel);
+  // The request may have been read just before stop(), which then did not see this connection.
+  if (srv->stopping)
+    channel->closeWith(beast::websocket::close_code::going_away, std::string(kStopping));
+  co_await detail::serveUpgrade(std::move(stream), std::move(upgrade), std::move(channel),
+                                srv->options.idle_timeout);
+  srv->websockets.erase(self);
+}
+
 asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket socket) {
   boost::system::error_code ep_ec;
   auto remote = socket.remote_endpoint(ep_ec);
@@ -175,12 +194,23 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
     req.remote_address = ep_ec ? "" : remote.address().to_string();
 
     Response res;
+    std::shared_ptr<detail::WebSocketChannel> upgraded;
     if (!path || path->empty() || path->front() != '/') {
       res = errorResponse(400,
                           path ? "request target must be an absolute path" : path.error().message);
     } else {
       req.path = normalizePath(*path);
-      res = co_await handle(*srv, req);
+      if (beast::websocket::is_upgrade(msg)) {
+        upgraded = detail::acceptUpgrade(srv->router, req, &res);
+      } else {
+        res = co_await handle(*srv, req);
+      }
+    }
+    if (upgraded) {
+      // From here on the connection speaks WebSocket; the channel owns it.
+      srv->connections.erase(self);
+      co_await serveWebSocket(srv, std::move(stream), std::move(msg), std::move(upgraded));
+      co_return;
     }
     bool keep_alive = msg.keep_alive() && !srv->stopping;
     spdlog::debug("{} {} {} {}us", methodName(req.method), req.path, res.status,
@@ -254,6 +284,9 @@ void HttpServer::stop() {
   impl_->acceptor.close(ec);
   // Idle connections wait in a read; cancelling wakes them up so their sessions end.
   for (auto* s : impl_->connections) s->cancel();
+  for (auto& ws : impl_->websockets) {
+    ws->closeWith(beast::websocket::close_code::going_away, std::string(kStopping));
+  }
 }
 
 }  // namespace oak::http

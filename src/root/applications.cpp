@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/object_id.h"
 #include "root/accounts.h"
+#include "root/cluster_registry.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
 #include "root/service_docs.h"
@@ -236,7 +237,9 @@ Status Applications::deleteApplication(const Caller& c, std::string_view id) {
   for (const auto& s : services) OAK_TRY(stageServiceRemoval(s, addresses, batch));
   batch.erase(coll::kApplications, std::string(id));
   OAK_TRY(addresses.commitTo(batch));
-  return ctx_.store.apply(batch);
+  OAK_TRY(ctx_.store.apply(batch));
+  for (const auto& s : services) withdrawAll(s);
+  return {};
 }
 
 Result<std::string> Applications::createServices(const Caller& c, const bj::value& sla) {
@@ -378,7 +381,9 @@ Status Applications::deleteService(const Caller& c, std::string_view id) {
     batch.put(coll::kApplications, app_id, std::move(*app));
   }
   OAK_TRY(addresses.commitTo(batch));
-  return ctx_.store.apply(batch);
+  OAK_TRY(ctx_.store.apply(batch));
+  withdrawAll(service);
+  return {};
 }
 
 Status Applications::requestInstance(const Caller& c, std::string_view id) {
@@ -404,6 +409,7 @@ Status Applications::removeInstances(const Caller& c, std::string_view id,
   }
   OAK_ASSIGN_OR_RETURN(auto service, ownedService(c, id));
   bj::array kept;
+  bj::array withdrawn;
   bool removed = false;
   if (const auto* list = json::findArray(service, "instance_list")) {
     for (const auto& inst : *list) {
@@ -411,6 +417,7 @@ Status Applications::removeInstances(const Caller& c, std::string_view id,
           n == -1 || (inst.is_object() && json::getInt(inst.get_object(), "instance_number") == n);
       if (match) {
         removed = true;
+        withdrawn.push_back(inst);
       } else {
         kept.push_back(inst);
       }
@@ -423,7 +430,22 @@ Status Applications::removeInstances(const Caller& c, std::string_view id,
   service["instance_list"] = std::move(kept);
   store::WriteBatch batch;
   batch.put(coll::kServices, std::string(id), std::move(service));
-  return ctx_.store.apply(batch);
+  OAK_TRY(ctx_.store.apply(batch));
+  for (const auto& inst : withdrawn) withdraw(id, inst);
+  return {};
+}
+
+void Applications::withdraw(std::string_view service_id, const bj::value& instance) {
+  if (ctx_.clusters == nullptr || !instance.is_object()) return;
+  auto cluster = json::getString(instance.get_object(), "cluster_id");
+  auto n = json::getInt(instance.get_object(), "instance_number");
+  if (cluster && n) ctx_.clusters->undeploy(*cluster, std::string(service_id), *n);
+}
+
+void Applications::withdrawAll(const bj::object& service) {
+  if (const auto* list = json::findArray(service, "instance_list")) {
+    for (const auto& inst : *list) withdraw(Accounts::idOf(service), inst);
+  }
 }
 
 }  // namespace oak::root

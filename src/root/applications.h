@@ -57,6 +57,9 @@ class Applications {
                                     boost::json::object& app, std::string_view path,
                                     std::set<std::string>& job_names, AddressTransaction& addresses,
                                     store::WriteBatch& batch);
+  // Tells the instance's cluster to stop it (after the store no longer lists it).
+  void withdraw(std::string_view service_id, const boost::json::value& instance);
+  void withdrawAll(const boost::json::object& service);
   Status stageServiceRemoval(const boost::json::object& service, AddressTransaction& addresses,
                              store::WriteBatch& batch);
 

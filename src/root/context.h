@@ -13,7 +13,7 @@ namespace oak::root {
 class Accounts;
 class Applications;
 class ServiceAddresses;
-class Clusters;
+class ClusterRegistry;
 
 struct RootContext {
   store::Store& store;
@@ -21,10 +21,12 @@ struct RootContext {
   EventLoop& loop;
   auth::TokenService& tokens;
   auth::PasswordCost password_cost;
+  // Clusters present this as their bearer token on the cluster link.
+  std::string cluster_token;
   Accounts* accounts = nullptr;
   Applications* applications = nullptr;
   ServiceAddresses* addresses = nullptr;
-  Clusters* clusters = nullptr;
+  ClusterRegistry* clusters = nullptr;
 };
 
 // Collection names in the store.

@@ -3,14 +3,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 
 #include "common/files.h"
+#include "common/host_port.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "root/accounts.h"
 #include "root/api/routes.h"
 #include "root/applications.h"
+#include "root/cluster_registry.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
 #include "store/sqlite_store.h"
@@ -25,6 +26,7 @@ struct RootServer::Impl {
   std::unique_ptr<ServiceAddresses> addresses;
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Applications> applications;
+  std::unique_ptr<ClusterRegistry> clusters;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
 };
@@ -32,27 +34,10 @@ struct RootServer::Impl {
 RootServer::RootServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RootServer::~RootServer() = default;
 
-Result<std::pair<std::string, uint16_t>> parseListen(std::string_view text, std::string_view flag) {
-  auto bad = [&] {
-    return makeError(
-        ErrorCode::kInvalidArgument,
-        fmt::format("{}: '{}' is not HOST:PORT (e.g. 0.0.0.0:10000 or [::]:10000)", flag, text));
-  };
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return bad();
-  std::string_view host = text.substr(0, colon);
-  std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  uint16_t port = 0;
-  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (host.empty() || ec != std::errc() || p != port_text.data() + port_text.size()) return bad();
-  return std::pair<std::string, uint16_t>(std::string(host), port);
-}
 
 Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& options, EventLoop& loop,
                                                        Deps deps) {
-  OAK_ASSIGN_OR_RETURN(auto listen, parseListen(options.listen, "--listen"));
+  OAK_ASSIGN_OR_RETURN(auto listen, parseHostPort(options.listen, "--listen"));
   OAK_TRY(files::ensureDirectory(options.data_dir, 0700));
   auto impl = std::make_unique<Impl>();
 
@@ -72,13 +57,17 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
       impl->tokens, auth::TokenService::create(
                         key, *deps.clock, {options.access_token_ttl, options.refresh_token_ttl}));
 
-  impl->ctx.reset(
-      new RootContext{*impl->store, *deps.clock, loop, *impl->tokens, deps.password_cost});
+  OAK_ASSIGN_OR_RETURN(auto cluster_token,
+                       auth::loadOrCreateKey(options.data_dir + "/cluster-token"));
+  impl->ctx.reset(new RootContext{*impl->store, *deps.clock, loop, *impl->tokens,
+                                  deps.password_cost, cluster_token});
   auto& ctx = *impl->ctx;
   impl->accounts = std::make_unique<Accounts>(ctx);
   impl->addresses = std::make_unique<ServiceAddresses>(ctx);
   impl->scheduler = std::make_unique<Scheduler>(ctx);
   impl->applications = std::make_unique<Applications>(ctx, *impl->scheduler);
+  impl->clusters = std::make_unique<ClusterRegistry>(ctx);
+  ctx.clusters = impl->clusters.get();
   ctx.accounts = impl->accounts.get();
   ctx.addresses = impl->addresses.get();
   ctx.applications = impl->applications.get();
@@ -91,6 +80,8 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addApplicationRoutes(r, ctx);
   api::addServiceRoutes(r, ctx);
   api::addClusterRoutes(r, ctx);
+  api::addClusterAdminRoutes(r, ctx);
+  api::addClusterLinkRoute(r, ctx);
   api::addNetRoutes(r, ctx);
   api::addDocRoutes(r);
 

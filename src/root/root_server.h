@@ -34,7 +34,4 @@ class RootServer {
 // Runs `oakestra root` until SIGINT/SIGTERM. Returns the process exit code.
 int runRoot(const RootOptions& options);
 
-// Splits "HOST:PORT" / "[v6]:PORT"; errors name the flag.
-Result<std::pair<std::string, uint16_t>> parseListen(std::string_view text, std::string_view flag);
-
 }  // namespace oak::root

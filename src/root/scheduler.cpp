@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "root/accounts.h"
+#include "root/cluster_registry.h"
 
 namespace oak::root {
 
@@ -76,7 +77,10 @@ bool fits(const Capacity& c, const bj::object& service) {
          c.gpus >= number(service, "vgpus");
 }
 
+// Active: connected to the root and reporting within the lease.
 bool isActive(const bj::object& cluster, double now) {
+  auto c = cluster.find("connected");
+  if (c != cluster.end() && c->value() == false) return false;
   return number(cluster, "last_modified_timestamp") > now - kClusterActiveSeconds;
 }
 
@@ -167,8 +171,13 @@ Status Scheduler::placeNow(const std::string& service_id) {
     (*service)["status_detail"] = "Waiting for the cluster to place the instance";
   }
   store::WriteBatch batch;
-  batch.put(coll::kServices, service_id, std::move(*service));
-  return ctx_.store.apply(batch);
+  batch.put(coll::kServices, service_id, *service);
+  OAK_TRY(ctx_.store.apply(batch));
+  if (p.ok && ctx_.clusters) {
+    int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(1) - 1;
+    ctx_.clusters->deploy(p.cluster_id, *service, n);
+  }
+  return {};
 }
 
 }  // namespace oak::root

@@ -476,6 +476,8 @@ TEST_F(RootApiTest, OpenApiDocumentMatchesTheServedRoutes) {
       // What the document says about authentication is what the route does.
       bool secured = op.as_object().contains("security");
       auto anon = api().call(m, concrete, "{}");
+      // WebSocket endpoints check their token at the upgrade (covered by the cluster link tests).
+      if (anon.status == 426) continue;
       EXPECT_EQ(anon.status == 401, secured) << method << " " << concrete << ": " << anon.body;
     }
   }

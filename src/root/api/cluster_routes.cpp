@@ -4,8 +4,14 @@
 
 #include <chrono>
 
+#include <sodium.h>
+#include <spdlog/spdlog.h>
 #include "common/json.h"
 #include "root/api/routes.h"
+
+#include "http/websocket.h"
+#include "root/cluster_registry.h"
+#include "root/scheduler.h"
 #include "root/service_addresses.h"
 
 namespace oak::root::api {
@@ -40,6 +46,74 @@ void addClusterRoutes(http::Router& r, RootContext& ctx) {
             {"List the clusters that reported in the last 45 seconds", "clusters", true, "", "",
              "ClusterList"},
             [&ctx](const http::Request&, const Caller&) { return listClusters(ctx, true); });
+}
+
+namespace {
+
+class WebSocketChannel final : public ClusterChannel {
+ public:
+  explicit WebSocketChannel(std::shared_ptr<http::WebSocketConnection> c) : conn_(std::move(c)) {}
+  void send(std::string text) override { conn_->send(std::move(text)); }
+  void close(std::string reason) override { conn_->close(std::move(reason)); }
+
+ private:
+  std::shared_ptr<http::WebSocketConnection> conn_;
+};
+
+}  // namespace
+
+void addClusterLinkRoute(http::Router& r, RootContext& ctx) {
+  r.addWebSocket(
+      "/api/clusters/connect",
+      {"The cluster link (WebSocket; bearer: the cluster join token)", "clusters", true, "", "",
+       ""},
+      [&ctx](const http::Request& req,
+             std::shared_ptr<http::WebSocketConnection> conn) -> Result<http::WebSocketHandlers> {
+        OAK_ASSIGN_OR_RETURN(auto token, bearerToken(req));
+        if (token.size() != ctx.cluster_token.size() ||
+            sodium_memcmp(token.data(), ctx.cluster_token.data(), token.size()) != 0) {
+          spdlog::warn("cluster link from {} refused: invalid cluster token", req.remote_address);
+          return makeError(ErrorCode::kUnauthenticated, "invalid cluster token");
+        }
+        uint64_t key =
+            ctx.clusters->attach(std::make_shared<WebSocketChannel>(conn), req.remote_address);
+        return http::WebSocketHandlers{
+            [&ctx, key](std::string text) { ctx.clusters->onMessage(key, text); },
+            [&ctx, key](std::string) { ctx.clusters->onClose(key); }};
+      });
+}
+
+void addClusterAdminRoutes(http::Router& r, RootContext& ctx) {
+  addAuthed(r, ctx, Method::kGet, "/api/clusters/token",
+            {"The token clusters present to join (oakestra cluster --token)", "clusters", true,
+             "Admin", "", "ClusterToken"},
+            [&ctx](const http::Request&, const Caller&) -> Result<bj::value> {
+              return bj::object{{"token", ctx.cluster_token}};
+            });
+  addAuthed(
+      r, ctx, Method::kGet, "/api/v1/resources/clusters",
+      {"Capacity and capabilities of every cluster (the resource abstractor)", "clusters", true, "",
+       "", "ClusterResourcesList"},
+      [&ctx](const http::Request&, const Caller&) -> Result<bj::value> {
+        OAK_ASSIGN_OR_RETURN(auto clusters, ctx.store.list(coll::kClusters));
+        double now = std::chrono::duration<double>(ctx.clock.now().time_since_epoch()).count();
+        bj::array out;
+        for (const auto& c : clusters) {
+          auto field = [&c](std::string_view k) { return c.contains(k) ? c.at(k) : bj::value(); };
+          auto seen_v = field("last_modified_timestamp");
+          double seen = seen_v.is_number() ? seen_v.to_number<double>() : 0;
+          bool connected = field("connected") == true;
+          out.push_back(bj::object{
+              {"_id", field("_id")},
+              {"cluster_name", field("cluster_name")},
+              {"cluster_location", field("cluster_location")},
+              {"connected", connected},
+              {"active", connected && seen > now - kClusterActiveSeconds},
+              {"last_modified_timestamp", seen},
+              {"resources", c.contains("resources") ? c.at("resources") : bj::object{}}});
+        }
+        return out;
+      });
 }
 
 void addNetRoutes(http::Router& r, RootContext& ctx) {

@@ -110,6 +110,12 @@ bj::object apiSchemas() {
   s["Message"] = obj({{"message", kString}}, {"message"});
   s["Cluster"] = obj({{"_id", kOid}, {"cluster_name", kString}, {"cluster_location", kString}});
   s["ClusterList"] = arrayOf("Cluster");
+  s["ClusterToken"] = obj({{"token", kString}}, {"token"});
+  s["ClusterResources"] = obj({{"_id", kOid}, {"cluster_name", kString}, {"cluster_location", kString},
+                               {"connected", {{"type", "boolean"}}}, {"active", {{"type", "boolean"}}},
+                               {"last_modified_timestamp", {{"type", "number"}}},
+                               {"resources", {{"type", "object"}}}});
+  s["ClusterResourcesList"] = arrayOf("ClusterResources");
   s["FreeServiceIp"] = obj({{"ipv4", kString}, {"ipv6", kString}}, {"ipv4", "ipv6"});
   s["Health"] = obj({{"status", kString}}, {"status"});
   s["OpenApi"] = bj::object{{"type", "object"}};

@@ -28,6 +28,8 @@ void addOrganizationRoutes(http::Router& r, RootContext& ctx);
 void addApplicationRoutes(http::Router& r, RootContext& ctx);
 void addServiceRoutes(http::Router& r, RootContext& ctx);
 void addClusterRoutes(http::Router& r, RootContext& ctx);
+void addClusterAdminRoutes(http::Router& r, RootContext& ctx);
+void addClusterLinkRoute(http::Router& r, RootContext& ctx);
 void addNetRoutes(http::Router& r, RootContext& ctx);
 // Must be added last: the document lists the routes registered before it.
 void addDocRoutes(http::Router& r);

@@ -69,7 +69,7 @@ class RootFixture : public ::testing::Test {
  protected:
   RootFixture()
       : tokens(auth::TokenService::create(std::string(64, 'k'), clock).value()),
-        ctx{store, clock, loop, *tokens, auth::PasswordCost::minimal()},
+        ctx{store, clock, loop, *tokens, auth::PasswordCost::minimal(), std::string(64, 'c')},
         accounts(ctx),
         addresses(ctx),
         scheduler(ctx),

@@ -1,0 +1,418 @@
+#include "cluster/orchestrator.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include "auth/password.h"
+#include "common/json.h"
+#include "common/object_id.h"
+
+namespace oak::cluster {
+
+namespace bj = boost::json;
+
+namespace {
+
+constexpr const char* kWorkers = "workers";
+constexpr const char* kInstances = "instances";
+
+// "nodes/<id>/<suffix...>" → (id, suffix)
+std::optional<std::pair<std::string, std::string>> splitTopic(std::string_view topic) {
+  if (!topic.starts_with("nodes/")) return std::nullopt;
+  topic.remove_prefix(6);
+  size_t slash = topic.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  return std::pair{std::string(topic.substr(0, slash)), std::string(topic.substr(slash + 1))};
+}
+
+double numberOrString(const bj::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  if (it->value().is_number()) return it->value().to_number<double>();
+  if (it->value().is_string()) {
+    try {
+      return std::stod(std::string(it->value().get_string()));
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Orchestrator::Orchestrator(Deps deps, OrchestratorOptions options)
+    : deps_(std::move(deps)), options_(std::move(options)) {}
+
+std::string Orchestrator::key(const std::string& service_id, int64_t n) {
+  return fmt::format("{}.{}", service_id, n);
+}
+
+Status Orchestrator::recover() {
+  OAK_ASSIGN_OR_RETURN(auto workers, deps_.store.list(kWorkers));
+  for (const auto& doc : workers) {
+    Worker w;
+    w.id = json::getString(doc, "id").value_or("");
+    w.name = json::getString(doc, "name").value_or("");
+    w.password = json::getString(doc, "password").value_or("");
+    if (w.id.empty()) continue;
+    // A recovered worker counts as lost until it reports again.
+    w.last_seen = deps_.clock.now();
+    workers_[w.id] = std::move(w);
+  }
+  OAK_ASSIGN_OR_RETURN(auto instances, deps_.store.list(kInstances));
+  for (const auto& doc : instances) {
+    Instance i;
+    i.service_id = json::getString(doc, "service_id").value_or("");
+    i.number = json::getInt(doc, "instance_number").value_or(0);
+    i.job_name = json::getString(doc, "job_name").value_or("");
+    if (const auto* s = json::findObject(doc, "service")) i.service = *s;
+    i.worker_id = json::getString(doc, "worker_id").value_or("");
+    i.status = json::getString(doc, "status").value_or("CLUSTER_SCHEDULED");
+    i.status_detail = json::getString(doc, "status_detail").value_or("");
+    instances_[key(i.service_id, i.number)] = std::move(i);
+  }
+  spdlog::info("recovered {} workers and {} instances", workers_.size(), instances_.size());
+  return {};
+}
+
+Result<Orchestrator::WorkerAccount> Orchestrator::registerWorker(const std::string& name) {
+  Worker* w = nullptr;
+  for (auto& [id, existing] : workers_) {
+    if (existing.name == name) w = &existing;
+  }
+  if (w == nullptr) {
+    std::string id = newObjectId();
+    w = &workers_[id];
+    w->id = id;
+    w->name = name;
+    w->last_seen = deps_.clock.now();
+    spdlog::info("worker '{}' registered as {}", name, id);
+  }
+  w->password = auth::randomHex(24);
+  persistWorker(*w);
+  return WorkerAccount{w->id, w->name, w->password};
+}
+
+std::vector<Orchestrator::WorkerAccount> Orchestrator::accounts() const {
+  std::vector<WorkerAccount> out;
+  for (const auto& [id, w] : workers_) {
+    if (!w.password.empty()) out.push_back({id, w.name, w.password});
+  }
+  return out;
+}
+
+void Orchestrator::persistWorker(const Worker& w) {
+  store::WriteBatch b;
+  // The broker password is kept so the accounts survive a restart of the cluster and its broker;
+  // the database is private to the cluster (0600).
+  b.put(kWorkers, w.id, bj::object{{"id", w.id}, {"name", w.name}, {"password", w.password}});
+  if (auto s = deps_.store.apply(b); !s)
+    spdlog::error("saving worker {}: {}", w.id, s.error().message);
+}
+
+void Orchestrator::persist(const Instance& i) {
+  store::WriteBatch b;
+  b.put(kInstances, key(i.service_id, i.number),
+        bj::object{{"service_id", i.service_id},
+                   {"instance_number", i.number},
+                   {"job_name", i.job_name},
+                   {"service", i.service},
+                   {"worker_id", i.worker_id},
+                   {"status", i.status},
+                   {"status_detail", i.status_detail}});
+  if (auto s = deps_.store.apply(b); !s) {
+    spdlog::error("saving instance {}: {}", key(i.service_id, i.number), s.error().message);
+  }
+}
+
+void Orchestrator::erase(const Instance& i) {
+  store::WriteBatch b;
+  b.erase(kInstances, key(i.service_id, i.number));
+  if (auto s = deps_.store.apply(b); !s) spdlog::error("erasing instance: {}", s.error().message);
+}
+
+link::InstanceState Orchestrator::stateOf(const Instance& i) const {
+  auto w = workers_.find(i.worker_id);
+  return {i.service_id,    i.number,    i.status,
+          i.status_detail, i.worker_id, w == workers_.end() ? "" : w->second.name,
+          i.publicip,      i.cpu,       i.memory};
+}
+
+void Orchestrator::setStatus(Instance& i, std::string status, std::string detail) {
+  if (i.status == status && i.status_detail == detail) return;
+  i.status = std::move(status);
+  i.status_detail = std::move(detail);
+  persist(i);
+  deps_.to_root(link::encodeInstanceStatus(stateOf(i)));
+}
+
+std::string Orchestrator::hello() const {
+  link::Hello h;
+  h.name = options_.name;
+  h.location = options_.location_text;
+  std::vector<sched::Resources> active;
+  for (const auto& [id, w] : workers_) {
+    if (w.active) active.push_back(w.resources);
+  }
+  h.resources = sched::toJson(
+      sched::aggregate("", options_.name, options_.location, options_.radius_km, active));
+  for (const auto& [k, i] : instances_) h.instances.push_back(stateOf(i));
+  h.version = OAK_VERSION_STRING;
+  return link::encodeHello(h);
+}
+
+void Orchestrator::onRootMessage(std::string_view text) {
+  auto env = link::decode(text);
+  if (!env) {
+    spdlog::warn("root link: {}", env.error().message);
+    return;
+  }
+  if (env->type == "deploy") {
+    auto d = link::deployFrom(*env);
+    if (!d) return spdlog::warn("root link: {}", d.error().message);
+    onDeploy(*d);
+  } else if (env->type == "undeploy") {
+    auto u = link::undeployFrom(*env);
+    if (!u) return spdlog::warn("root link: {}", u.error().message);
+    onUndeploy(*u);
+  } else if (env->type == "welcome") {
+    spdlog::info("registered at the root as cluster {}",
+                 json::getString(env->body, "cluster_id").value_or("?"));
+    last_resources_.clear();  // the root gets a fresh picture
+  } else if (env->type == "error") {
+    spdlog::error("the root refused this cluster: {}",
+                  json::getString(env->body, "message").value_or(""));
+  } else {
+    spdlog::warn("root link: unknown message type '{}'", env->type);
+  }
+}
+
+void Orchestrator::onDeploy(const link::Deploy& d) {
+  std::string sid;
+  if (const auto* id = json::findObject(d.service, "_id"))
+    sid = json::getString(*id, "$oid").value_or("");
+  if (sid.empty()) sid = json::getString(d.service, "microserviceID").value_or("");
+  if (sid.empty()) return spdlog::warn("root link: deploy without a service id");
+  auto k = key(sid, d.instance_number);
+  if (instances_.count(k)) {
+    // Already here (a reconnect re-sent it): report what we have instead of placing twice.
+    deps_.to_root(link::encodeInstanceStatus(stateOf(instances_[k])));
+    return;
+  }
+  Instance i;
+  i.service_id = sid;
+  i.number = d.instance_number;
+  i.job_name = json::getString(d.service, "job_name").value_or(sid);
+  i.service = d.service;
+  i.status = "CLUSTER_SCHEDULED";
+  auto& ref = instances_[k] = std::move(i);
+  persist(ref);
+  place(ref);
+}
+
+void Orchestrator::place(Instance& i) {
+  auto req = sched::requirementsFromService(i.service);
+  if (!req) return setStatus(i, "FAILED", req.error().message);
+  auto p = scheduler_.place(*req);
+  if (!p.ok) return setStatus(i, p.status, p.detail);
+  i.worker_id = p.node_id;
+  bj::object msg = i.service;
+  msg["instance_number"] = i.number;
+  msg["system_job_id"] = i.service_id;
+  deps_.bus.publish(fmt::format("nodes/{}/control/deploy", i.worker_id), bj::serialize(msg), 1);
+  setStatus(i, "NODE_SCHEDULED", fmt::format("sent to worker {}", workers_[i.worker_id].name));
+}
+
+void Orchestrator::sendDelete(const std::string& worker_id, const Instance& i) {
+  if (worker_id.empty()) return;
+  bj::object msg{
+      {"job_name", i.job_name},
+      {"virtualization", json::getString(i.service, "virtualization").value_or("docker")},
+      {"instance_number", i.number}};
+  deps_.bus.publish(fmt::format("nodes/{}/control/delete", worker_id), bj::serialize(msg), 1);
+}
+
+void Orchestrator::onUndeploy(const link::Undeploy& u) {
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    Instance& i = it->second;
+    if (i.service_id == u.service_id &&
+        (u.instance_number == -1 || i.number == u.instance_number)) {
+      sendDelete(i.worker_id, i);
+      if (auto req = sched::requirementsFromService(i.service); req && !i.worker_id.empty()) {
+        scheduler_.release(i.worker_id, *req);
+      }
+      erase(i);
+      it = instances_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Orchestrator::onBusMessage(const mqtt::Message& m) {
+  auto parts = splitTopic(m.topic);
+  if (!parts) return;
+  auto& [worker_id, suffix] = *parts;
+  if (!workers_.count(worker_id)) {
+    spdlog::warn("message on {} from an unregistered worker; ignored", m.topic);
+    return;
+  }
+  auto v = json::parse(m.payload);
+  if (!v || !v->is_object()) {
+    spdlog::warn("malformed payload on {}: {}", m.topic, v ? "not an object" : v.error().message);
+    return;
+  }
+  if (suffix == "information") {
+    onInformation(worker_id, v->get_object());
+  } else if (suffix == "job") {
+    onJobStatus(worker_id, v->get_object());
+  } else if (suffix == "jobs/resources") {
+    onJobResources(worker_id, v->get_object());
+  }
+}
+
+void Orchestrator::onInformation(const std::string& worker_id, const bj::object& payload) {
+  Worker& w = workers_[worker_id];
+  // Identity comes from the topic (the broker's ACL ties it to the worker's account), never
+  // from the payload.
+  bj::object report = payload;
+  report["id"] = worker_id;
+  report["name"] = w.name;
+  auto r = sched::resourcesFromJson(report);
+  if (!r)
+    return spdlog::warn("worker {}: bad information report: {}", worker_id, r.error().message);
+  r->id = worker_id;
+  r->name = w.name;
+  r->active = true;
+  w.resources = *r;
+  w.last_seen = deps_.clock.now();
+  if (!w.active) spdlog::info("worker '{}' is active", w.name);
+  w.active = true;
+  scheduler_.upsertNode(*r);
+}
+
+Orchestrator::Instance* Orchestrator::findByJob(const std::string& job_name, int64_t n) {
+  for (auto& [k, i] : instances_) {
+    if (i.job_name == job_name && i.number == n) return &i;
+  }
+  return nullptr;
+}
+
+void Orchestrator::onJobStatus(const std::string& worker_id, const bj::object& p) {
+  auto job = json::getString(p, "sname").value_or("");
+  auto n = json::getInt(p, "instance").value_or(-1);
+  auto status = json::getString(p, "status").value_or("");
+  Instance* i = findByJob(job, n);
+  if (i == nullptr || i->worker_id != worker_id) {
+    if (status != "UNDEPLOYED" && status != "DEAD") {
+      spdlog::info("worker {} reports {} of unknown instance {}.{}; removing it", worker_id, status,
+                   job, n);
+      Instance ghost;
+      ghost.job_name = job;
+      ghost.number = n;
+      sendDelete(worker_id, ghost);
+    }
+    return;
+  }
+  if (auto ip = json::getString(p, "publicip")) i->publicip = *ip;
+  auto detail = json::getString(p, "status_detail").value_or("");
+  // The worker says ACTIVE when the instance started; the lifecycle calls that RUNNING.
+  if (status == "ACTIVE") status = "RUNNING";
+  if (status == "UNDEPLOYED") return;
+  setStatus(*i, status, detail);
+}
+
+void Orchestrator::onJobResources(const std::string& worker_id, const bj::object& p) {
+  const auto* services = json::findArray(p, "services");
+  if (services == nullptr) return;
+  for (const auto& s : *services) {
+    if (!s.is_object()) continue;
+    const auto& o = s.get_object();
+    auto job = json::getString(o, "job_name").value_or("");
+    auto n = static_cast<int64_t>(numberOrString(o, "instance"));
+    Instance* i = findByJob(job, n);
+    if (i == nullptr || i->worker_id != worker_id) {
+      Instance ghost;
+      ghost.job_name = job;
+      ghost.number = n;
+      ghost.service["virtualization"] = json::getString(o, "virtualization").value_or("docker");
+      spdlog::info("worker {} runs {}.instance.{} which this cluster does not want; removing it",
+                   worker_id, job, n);
+      sendDelete(worker_id, ghost);
+      continue;
+    }
+    i->cpu = numberOrString(o, "cpu");
+    i->memory = numberOrString(o, "memory");
+  }
+}
+
+void Orchestrator::tick() {
+  auto now = deps_.clock.now();
+  for (auto& [id, w] : workers_) {
+    if (w.active && now - w.last_seen > options_.worker_lease) {
+      w.active = false;
+      scheduler_.setActive(id, false);
+      spdlog::warn("worker '{}' silent for more than {}s: lost; placing its instances elsewhere",
+                   w.name, options_.worker_lease.count());
+      for (auto& [k, i] : instances_) {
+        if (i.worker_id == id && i.status != "COMPLETED") {
+          setStatus(i, "FAILED", fmt::format("worker '{}' lost", w.name));
+        }
+      }
+    }
+  }
+  for (auto& [k, i] : instances_) {
+    bool retry = i.status == "FAILED" || i.status == "DEAD" ||
+                 i.status == sched::kNoWorkerCapacity || i.status == "CLUSTER_SCHEDULED";
+    if (!retry) continue;
+    if (!i.worker_id.empty()) {
+      // Make sure the old copy is gone before a new one starts elsewhere.
+      if (workers_.count(i.worker_id) && workers_[i.worker_id].active) sendDelete(i.worker_id, i);
+      if (auto req = sched::requirementsFromService(i.service); req)
+        scheduler_.release(i.worker_id, *req);
+      i.worker_id.clear();
+    }
+    place(i);
+  }
+  reportResources(false);
+}
+
+void Orchestrator::reportResources(bool force) {
+  std::vector<sched::Resources> active;
+  for (const auto& [id, w] : workers_) {
+    if (w.active) active.push_back(w.resources);
+  }
+  auto text = link::encodeResources(sched::toJson(
+      sched::aggregate("", options_.name, options_.location, options_.radius_km, active)));
+  auto now = deps_.clock.now();
+  if (force || text != last_resources_) {
+    deps_.to_root(text);
+    last_resources_ = text;
+    last_root_report_ = now;
+  } else if (now - last_root_report_ >= options_.root_heartbeat) {
+    deps_.to_root(link::encodeHeartbeat());
+    last_root_report_ = now;
+  }
+}
+
+bj::array Orchestrator::workerResources() const {
+  bj::array out;
+  for (const auto& [id, w] : workers_) {
+    auto r = sched::toJson(w.resources);
+    r["id"] = id;
+    r["name"] = w.name;
+    r["active"] = w.active;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bj::array Orchestrator::instances() const {
+  bj::array out;
+  for (const auto& [k, i] : instances_) out.push_back(link::toJson(stateOf(i)));
+  return out;
+}
+
+}  // namespace oak::cluster

@@ -1,0 +1,122 @@
+#pragma once
+// The cluster's brain, free of transports: it keeps the workers (registration, reports, leases),
+// the instances the root delegated to this cluster, and the cluster-level scheduler. Messages
+// arrive through `onRootMessage` (the root link) and `onBusMessage` (MQTT from workers); messages
+// leave through the bus and the `to_root` callback. Time comes from the injected clock and
+// `tick()` is called periodically, so tests drive leases and retries without sleeping.
+//
+// Instance lifecycle here: CLUSTER_SCHEDULED (received) → NODE_SCHEDULED (sent to a worker) →
+// RUNNING (worker started it) → DEAD / FAILED (placed again on the next tick) or COMPLETED
+// (one-shot, terminal). NO_WORKER_CAPACITY is retried on every tick.
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "link/messages.h"
+#include "mqtt/bus.h"
+#include "scheduler/scheduler.h"
+#include "store/store.h"
+
+namespace oak::cluster {
+
+struct OrchestratorOptions {
+  std::string name;
+  std::optional<sched::GeoPoint> location;
+  double radius_km = 0;
+  std::string location_text;
+  std::chrono::seconds worker_lease{30};
+  // The root hears from the cluster at least this often even when nothing changes.
+  std::chrono::seconds root_heartbeat{30};
+};
+
+class Orchestrator {
+ public:
+  struct Deps {
+    store::Store& store;
+    const Clock& clock;
+    mqtt::MessageBus& bus;
+    std::function<void(std::string)> to_root;  // sends a link message if the root is connected
+  };
+  Orchestrator(Deps deps, OrchestratorOptions options);
+
+  // Loads workers and instances from the store after a restart.
+  Status recover();
+
+  // A worker joined (or re-joined under the same name): its stable id and a fresh broker
+  // password (every registration rotates it).
+  struct WorkerAccount {
+    std::string id;
+    std::string name;
+    std::string password;
+  };
+  Result<WorkerAccount> registerWorker(const std::string& name);
+  // Every worker's broker account, to re-create them when the broker starts.
+  std::vector<WorkerAccount> accounts() const;
+
+  void onBusMessage(const mqtt::Message& m);
+  void onRootMessage(std::string_view text);
+  // The first message on every (re)connection to the root.
+  std::string hello() const;
+
+  // Lease expiry, retries, resource reports to the root.
+  void tick();
+
+  // The workers as the resource abstractor describes them.
+  boost::json::array workerResources() const;
+  // The instances this cluster holds (for tests and the API).
+  boost::json::array instances() const;
+
+ private:
+  struct Worker {
+    std::string id;
+    std::string name;
+    std::string password;
+    sched::Resources resources;
+    Clock::TimePoint last_seen{};
+    bool active = false;
+  };
+  struct Instance {
+    std::string service_id;
+    int64_t number = 0;
+    std::string job_name;
+    boost::json::object service;
+    std::string worker_id;
+    std::string status;
+    std::string status_detail;
+    std::string publicip;
+    double cpu = 0, memory = 0;
+  };
+  static std::string key(const std::string& service_id, int64_t n);
+
+  void onDeploy(const link::Deploy& d);
+  void onUndeploy(const link::Undeploy& u);
+  void onInformation(const std::string& worker_id, const boost::json::object& payload);
+  void onJobStatus(const std::string& worker_id, const boost::json::object& payload);
+  void onJobResources(const std::string& worker_id, const boost::json::object& payload);
+
+  void place(Instance& inst);
+  void sendDelete(const std::string& worker_id, const Instance& inst);
+  void setStatus(Instance& inst, std::string status, std::string detail);
+  void persist(const Instance& inst);
+  void erase(const Instance& inst);
+  void persistWorker(const Worker& w);
+  void reportResources(bool force);
+  Instance* findByJob(const std::string& job_name, int64_t n);
+  link::InstanceState stateOf(const Instance& inst) const;
+
+  Deps deps_;
+  OrchestratorOptions options_;
+  sched::Scheduler scheduler_{sched::Level::kCluster};
+  std::map<std::string, Worker> workers_;      // by id
+  std::map<std::string, Instance> instances_;  // by key(service_id, n)
+  std::string last_resources_;
+  Clock::TimePoint last_root_report_{};
+};
+
+}  // namespace oak::cluster

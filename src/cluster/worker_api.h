@@ -1,0 +1,36 @@
+#pragma once
+// The cluster's HTTP API for workers (port 10100): registration with the cluster's worker token,
+// which hands out the worker's id and its own broker credentials, and the resource view of the
+// workers (the cluster's resource abstractor).
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "cluster/orchestrator.h"
+#include "common/result.h"
+#include "http/router.h"
+
+namespace oak::cluster {
+
+// Broker accounts, so that each worker gets credentials limited to its own topics.
+class BrokerAccounts {
+ public:
+  virtual ~BrokerAccounts() = default;
+  virtual Status addUser(const std::string& user, const std::string& password,
+                         const std::string& topic_prefix) = 0;
+};
+
+struct WorkerApiConfig {
+  std::string worker_token;
+  std::string mqtt_host;  // empty: the host the worker used to reach this API
+  uint16_t mqtt_port = 10003;
+  std::chrono::seconds lease{30};
+  // With an external broker (--mqtt-url) every worker gets these instead of its own account.
+  std::optional<std::pair<std::string, std::string>> shared_credentials;
+};
+
+void addWorkerRoutes(http::Router& r, Orchestrator& orchestrator, BrokerAccounts& broker,
+                     WorkerApiConfig config);
+
+}  // namespace oak::cluster

@@ -1,0 +1,41 @@
+#pragma once
+// Just enough process control for the broker: start a daemon with its output in a file, run a
+// short helper with input on stdin, and stop or reap children with bounded waits.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace oak::mqtt::detail {
+
+// Starts argv[0] (an absolute path) with stdin from /dev/null and stdout/stderr appended to
+// `output_file`, inheriting no other descriptor. The child gets SIGTERM when the thread that
+// spawned it ends (PR_SET_PDEATHSIG), so a crashed cluster leaves no broker holding its port;
+// spawn from a long-lived thread (main, the loop, a pool thread of the loop).
+Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::string& output_file);
+
+// Reaps `pid` if it has exited; returns its wait status, or nullopt while it runs.
+std::optional<int> reapIfExited(pid_t pid);
+
+// Sends SIGTERM, waits up to `grace`, then SIGKILLs. Returns the wait status.
+int terminate(pid_t pid, std::chrono::milliseconds grace);
+
+// "exit code 1" / "signal 9" for a wait status.
+std::string describeExit(int wait_status);
+
+struct CommandOutput {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs a short helper, feeding `input` on stdin; kills it after `timeout`.
+Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::string_view input,
+                                 std::chrono::milliseconds timeout);
+
+}  // namespace oak::mqtt::detail

@@ -1,0 +1,65 @@
+#pragma once
+// The root's side of the cluster links. Each cluster keeps one WebSocket open to the root; this
+// class turns its messages into cluster documents (collection `clusters`) and instance updates,
+// and sends deployments down. It also reconciles: when a cluster (re)connects it lists the
+// instances it runs, and the root re-sends deployments the cluster lost and withdraws instances
+// the root no longer wants, so restarts on either side neither duplicate nor forget instances.
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "link/messages.h"
+#include "root/context.h"
+
+namespace oak::root {
+
+// The transport of one connected cluster (a WebSocket in production, a recorder in tests).
+class ClusterChannel {
+ public:
+  virtual ~ClusterChannel() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close(std::string reason) = 0;
+};
+
+class ClusterRegistry {
+ public:
+  explicit ClusterRegistry(RootContext& ctx) : ctx_(ctx) {}
+
+  // A connection whose token was accepted. Returns its key for the calls below.
+  uint64_t attach(std::shared_ptr<ClusterChannel> channel, std::string remote_address);
+  void onMessage(uint64_t key, std::string_view text);
+  void onClose(uint64_t key);
+
+  // Sends a deployment to the cluster if it is connected; otherwise it goes out when the
+  // cluster reconnects (reconciliation). Never fails the caller's request.
+  void deploy(const std::string& cluster_id, const boost::json::object& service,
+              int64_t instance_number);
+  void undeploy(const std::string& cluster_id, const std::string& service_id,
+                int64_t instance_number);
+  bool connected(const std::string& cluster_id) const;
+
+  // Applies an instance report to the service document.
+  Status applyInstanceState(const std::string& cluster_id, const link::InstanceState& s);
+
+ private:
+  struct Session {
+    std::shared_ptr<ClusterChannel> channel;
+    std::string remote_address;
+    std::string cluster_id;  // empty until `hello`
+  };
+  Status onHello(Session& s, const link::Envelope& e);
+  Status onResources(Session& s, const boost::json::object& resources);
+  Status touch(const std::string& cluster_id);
+  void reconcile(Session& s, const std::vector<link::InstanceState>& reported);
+  Session* sessionOf(const std::string& cluster_id);
+
+  RootContext& ctx_;
+  uint64_t next_key_ = 1;
+  std::map<uint64_t, Session> sessions_;
+};
+
+}  // namespace oak::root

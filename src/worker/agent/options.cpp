@@ -1,0 +1,32 @@
+#include "worker/agent/options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace oak::worker {
+
+void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
+  app.add_option("--cluster", o.cluster_url, "URL of the cluster, e.g. http://cluster:10100")
+      ->envname("OAKESTRA_CLUSTER")
+      ->required();
+  app.add_option("--name", o.name, "name of this worker (default: the host name)")
+      ->envname("OAKESTRA_WORKER_NAME");
+  app.add_option("--data-dir", o.data_dir, "directory for the worker's state")
+      ->envname("OAKESTRA_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--token", o.token, "the cluster's worker token")
+      ->envname("OAKESTRA_TOKEN")
+      ->required();
+  app.add_option("--tunnel-port", o.tunnel_port, "UDP port of the overlay tunnel")
+      ->envname("OAKESTRA_TUNNEL_PORT")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", o.metrics_listen, "HOST:PORT of the metrics endpoint")
+      ->envname("OAKESTRA_METRICS_LISTEN")
+      ->capture_default_str();
+  app.add_option("--location", o.location, "LAT,LON of this worker")->envname("OAKESTRA_LOCATION");
+  app.add_option("--report-interval", o.report_interval, "seconds between capacity reports")
+      ->envname("OAKESTRA_REPORT_INTERVAL")
+      ->check(CLI::Range(1, 600))
+      ->default_str("15");
+}
+
+}  // namespace oak::worker

@@ -1,0 +1,36 @@
+#pragma once
+// Options of `oakestra worker`. Each field is a flag, an environment variable and a config-file
+// key (see `addWorkerFlags`). Several workers can share a host with different names, data
+// directories and ports.
+
+#include <chrono>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace oak::worker {
+
+struct WorkerOptions {
+  // URL of the cluster's worker API, e.g. http://cluster:10100.
+  std::string cluster_url;
+  // The worker's name in its cluster (default: the host name).
+  std::string name;
+  // Where the worker keeps its state.
+  std::string data_dir = "/var/lib/oakestra/worker";
+  // The cluster's worker token (<cluster data dir>/worker-token).
+  std::string token;
+  // UDP port of the overlay tunnel.
+  uint16_t tunnel_port = 50103;
+  // HOST:PORT of the local metrics endpoint.
+  std::string metrics_listen = "127.0.0.1:10120";
+  // "LAT,LON" of the worker, for geo constraints; empty if unknown.
+  std::string location;
+  // The cluster hears from the worker at least this often; sooner when capacity changes.
+  std::chrono::seconds report_interval{15};
+};
+
+void addWorkerFlags(CLI::App& app, WorkerOptions& o);
+
+}  // namespace oak::worker

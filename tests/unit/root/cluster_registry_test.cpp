@@ -1,0 +1,186 @@
+// The root's side of the cluster link: registration, resources, instance reports, deployments
+// going down, and reconciliation after either side restarts.
+
+#include "root/cluster_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
+#include "link/messages.h"
+#include "root_fixture.h"
+
+namespace oak::root {
+namespace {
+
+namespace bj = boost::json;
+
+struct RecordingChannel : ClusterChannel {
+  std::vector<link::Envelope> sent;
+  std::string closed;
+  void send(std::string text) override { sent.push_back(link::decode(text).value()); }
+  void close(std::string reason) override { closed = reason; }
+  std::vector<link::Envelope> ofType(std::string_view t) const {
+    std::vector<link::Envelope> out;
+    for (const auto& e : sent) {
+      if (e.type == t) out.push_back(e);
+    }
+    return out;
+  }
+};
+
+bj::object resources(double cores_free, double memory_free_mb) {
+  return bj::object{{"cores_total", 4},
+                    {"cores_free", cores_free},
+                    {"memory_total_mb", 8192},
+                    {"memory_free_mb", memory_free_mb},
+                    {"gpus_total", 0},
+                    {"gpus_free", 0},
+                    {"runtimes", bj::array{"docker"}},
+                    {"nodes", 2}};
+}
+
+class ClusterRegistryTest : public test::RootFixture {
+ protected:
+  void SetUp() override {
+    RootFixture::SetUp();
+    ctx.clusters = &registry;
+  }
+  // Connects a cluster and sends its hello; returns the session key.
+  uint64_t connect(std::shared_ptr<RecordingChannel> ch, const std::string& name,
+                   std::vector<link::InstanceState> instances = {}) {
+    uint64_t key = registry.attach(ch, "192.0.2.7");
+    registry.onMessage(key, link::encodeHello({name, "48.1,11.5,10", resources(3, 4096),
+                                               std::move(instances), "test"}));
+    return key;
+  }
+  std::string clusterId(const RecordingChannel& ch) {
+    auto w = ch.ofType("welcome");
+    return w.empty() ? "" : json::getString(w.back().body, "cluster_id").value_or("");
+  }
+  // Creates an app with one service and places one instance; returns the service id.
+  std::string placedService() {
+    auto r =
+        applications.createApplications(admin, test::slaOf("app", {test::microservice("web")}));
+    EXPECT_TRUE(r) << test::errorText(r);
+    std::string id = Accounts::idOf(all(coll::kServices).front());
+    EXPECT_TRUE(applications.requestInstance(admin, id));
+    EXPECT_TRUE(scheduler.placeNow(id));
+    return id;
+  }
+
+  ClusterRegistry registry{ctx};
+};
+
+TEST_F(ClusterRegistryTest, HelloRegistersTheClusterWithItsResources) {
+  auto ch = std::make_shared<RecordingChannel>();
+  connect(ch, "munich");
+  std::string id = clusterId(*ch);
+  ASSERT_EQ(id.size(), 24u);
+  auto doc = memory.get(coll::kClusters, id).value().value();
+  EXPECT_EQ(doc.at("cluster_name"), "munich");
+  EXPECT_EQ(doc.at("cluster_location"), "48.1,11.5,10");
+  EXPECT_EQ(doc.at("connected"), true);
+  EXPECT_EQ(doc.at("total_cpu_cores").to_number<double>(), 4);
+  EXPECT_EQ(doc.at("memory_in_mb").to_number<double>(), 4096);
+  EXPECT_EQ(doc.at("active_nodes").to_number<double>(), 2);
+  EXPECT_TRUE(registry.connected(id));
+
+  // Reconnecting under the same name keeps the id and replaces the old connection.
+  auto ch2 = std::make_shared<RecordingChannel>();
+  connect(ch2, "munich");
+  EXPECT_EQ(clusterId(*ch2), id);
+  EXPECT_FALSE(ch->closed.empty());
+  EXPECT_EQ(all(coll::kClusters).size(), 1u);
+}
+
+TEST_F(ClusterRegistryTest, FirstMessageMustBeHello) {
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = registry.attach(ch, "192.0.2.7");
+  registry.onMessage(key, link::encodeHeartbeat());
+  EXPECT_FALSE(ch->closed.empty());
+  ASSERT_EQ(ch->ofType("error").size(), 1u);
+  auto ch2 = std::make_shared<RecordingChannel>();
+  uint64_t key2 = registry.attach(ch2, "192.0.2.7");
+  registry.onMessage(key2, "{not json");
+  EXPECT_FALSE(ch2->closed.empty());
+  EXPECT_TRUE(all(coll::kClusters).empty());
+}
+
+TEST_F(ClusterRegistryTest, PlacementSendsTheDeploymentDownAndReportsComeBack) {
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  std::string cid = clusterId(*ch);
+  std::string sid = placedService();
+  auto deploys = ch->ofType("deploy");
+  ASSERT_EQ(deploys.size(), 1u);
+  auto d = link::deployFrom(deploys[0]).value();
+  EXPECT_EQ(Accounts::idOf(d.service), sid);
+  EXPECT_EQ(d.instance_number, 0);
+
+  link::InstanceState st{sid, 0, "RUNNING", "", "w1", "worker-1", "198.51.100.2", 1.5, 30};
+  registry.onMessage(key, link::encodeInstanceStatus(st));
+  auto svc = memory.get(coll::kServices, sid).value().value();
+  EXPECT_EQ(svc.at("status"), "RUNNING");
+  const auto& inst = svc.at("instance_list").at(0).as_object();
+  EXPECT_EQ(inst.at("status"), "RUNNING");
+  EXPECT_EQ(inst.at("worker_name"), "worker-1");
+  EXPECT_EQ(json::getString(inst, "cluster_id"), cid);
+
+  // Scaling down reaches the cluster.
+  ASSERT_TRUE(applications.removeInstances(admin, sid, "-1"));
+  auto undeploys = ch->ofType("undeploy");
+  ASSERT_EQ(undeploys.size(), 1u);
+  EXPECT_EQ(link::undeployFrom(undeploys[0]).value().instance_number, 0);
+}
+
+TEST_F(ClusterRegistryTest, ReportsOfUnknownInstancesWithdrawThem) {
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  link::InstanceState ghost{newObjectId(), 3, "RUNNING", "", "w1", "worker-1", "", 0, 0};
+  registry.onMessage(key, link::encodeInstanceStatus(ghost));
+  auto undeploys = ch->ofType("undeploy");
+  ASSERT_EQ(undeploys.size(), 1u);
+  auto u = link::undeployFrom(undeploys[0]).value();
+  EXPECT_EQ(u.service_id, ghost.service_id);
+  EXPECT_EQ(u.instance_number, 3);
+}
+
+TEST_F(ClusterRegistryTest, ReconnectReconcilesInBothDirections) {
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  std::string sid = placedService();
+  registry.onClose(key);
+  std::string cid = clusterId(*ch);
+  EXPECT_FALSE(registry.connected(cid));
+  EXPECT_EQ(memory.get(coll::kClusters, cid).value().value().at("connected"), false);
+
+  // A disconnected cluster gets no new placements.
+  ASSERT_TRUE(applications.requestInstance(admin, sid));
+  ASSERT_TRUE(scheduler.placeNow(sid));
+  EXPECT_EQ(memory.get(coll::kServices, sid).value().value().at("status"),
+            "NoActiveClusterWithCapacity");
+
+  // The cluster comes back having lost instance 0 (e.g. its disk was wiped) and running an
+  // instance the root never asked for.
+  auto ch2 = std::make_shared<RecordingChannel>();
+  connect(ch2, "munich", {{sid, 7, "RUNNING", "", "w1", "worker-1", "", 0, 0}});
+  auto deploys = ch2->ofType("deploy");
+  ASSERT_EQ(deploys.size(), 1u) << "the lost instance is sent again";
+  EXPECT_EQ(link::deployFrom(deploys[0]).value().instance_number, 0);
+  auto undeploys = ch2->ofType("undeploy");
+  ASSERT_EQ(undeploys.size(), 1u);
+  EXPECT_EQ(link::undeployFrom(undeploys[0]).value().instance_number, 7);
+
+  // A cluster that kept its instance reports it and nothing is sent again.
+  auto ch3 = std::make_shared<RecordingChannel>();
+  connect(ch3, "munich", {{sid, 0, "RUNNING", "", "w1", "worker-1", "", 0, 0}});
+  EXPECT_TRUE(ch3->ofType("deploy").empty());
+  EXPECT_TRUE(ch3->ofType("undeploy").empty());
+  auto svc = memory.get(coll::kServices, sid).value().value();
+  EXPECT_EQ(svc.at("instance_list").at(0).at("status"), "RUNNING");
+}
+
+}  // namespace
+}  // namespace oak::root
