@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "root/accounts.h"
 #include "root/cluster_registry.h"
+#include "scheduler/scheduler.h"
 
 namespace oak::root {
 
@@ -19,118 +20,32 @@ namespace {
 
 double number(const bj::object& o, std::string_view key) {
   auto it = o.find(key);
-  if (it == o.end()) return 0;
-  const auto& v = it->value();
-  if (v.is_int64()) return static_cast<double>(v.get_int64());
-  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
-  if (v.is_double()) return v.get_double();
-  return 0;
-}
-
-bool hasString(const bj::object& o, std::string_view key, std::string_view wanted) {
-  if (const auto* a = json::findArray(o, key)) {
-    for (const auto& v : *a) {
-      if (v.is_string() && v.get_string() == wanted) return true;
-    }
-  }
-  return false;
-}
-
-struct Capacity {
-  double cores = 0;
-  double memory_mb = 0;
-  double gpus = 0;
-};
-
-// Free capacity of a cluster for the service's runtime and architectures; nullopt if it cannot
-// run the service at all.
-std::optional<Capacity> capacityFor(const bj::object& cluster, const bj::object& service) {
-  auto virt = json::getString(service, "virtualization").value_or("docker");
-  if (!hasString(cluster, "virtualization", virt)) return std::nullopt;
-  Capacity c;
-  // Usage percentages are averages over nodes (0..100), unlike the original's sums.
-  c.cores = number(cluster, "total_cpu_cores") *
-            (100 - std::min(100.0, number(cluster, "aggregated_cpu_percent"))) / 100;
-  c.memory_mb = number(cluster, "memory_in_mb");
-  c.gpus = number(cluster, "total_gpu_cores") *
-           (100 - std::min(100.0, number(cluster, "total_gpu_percent"))) / 100;
-  if (const auto* arch = json::findArray(service, "arch"); arch && !arch->empty()) {
-    const auto* per_arch = json::findObject(cluster, "aggregation_per_architecture");
-    std::optional<Capacity> best;
-    for (const auto& a : *arch) {
-      if (!a.is_string() || per_arch == nullptr) continue;
-      const auto* agg = json::findObject(*per_arch, a.get_string());
-      if (agg == nullptr) continue;
-      Capacity ac{
-          number(*agg, "cpu_cores") * (100 - std::min(100.0, number(*agg, "cpu_percent"))) / 100,
-          number(*agg, "memory_in_mb"), c.gpus};
-      if (!best || std::tie(ac.cores, ac.memory_mb) > std::tie(best->cores, best->memory_mb))
-        best = ac;
-    }
-    return best;
-  }
-  return c;
-}
-
-bool fits(const Capacity& c, const bj::object& service) {
-  return c.cores >= number(service, "vcpus") && c.memory_mb >= number(service, "memory") &&
-         c.gpus >= number(service, "vgpus");
-}
-
-// Active: connected to the root and reporting within the lease.
-bool isActive(const bj::object& cluster, double now) {
-  auto c = cluster.find("connected");
-  if (c != cluster.end() && c->value() == false) return false;
-  return number(cluster, "last_modified_timestamp") > now - kClusterActiveSeconds;
+  return it != o.end() && it->value().is_number() ? it->value().to_number<double>() : 0;
 }
 
 }  // namespace
 
-Placement decidePlacement(const bj::object& service, const std::vector<bj::object>& clusters,
-                          double now) {
-  if (const auto* constraints = json::findArray(service, "constraints")) {
-    for (const auto& con : *constraints) {
-      if (!con.is_object() || json::getString(con.get_object(), "type") != "direct") continue;
-      auto target = json::getString(con.get_object(), "cluster");
-      if (!target || target->empty()) continue;  // a node-only constraint is the cluster's business
-      for (const auto& cl : clusters) {
-        if (json::getString(cl, "cluster_name") != *target) continue;
-        if (!isActive(cl, now)) {
-          return {false, "", "TargetClusterNotActive",
-                  fmt::format("cluster '{}' is not active", *target)};
-        }
-        auto cap = capacityFor(cl, service);
-        if (!cap || !fits(*cap, service)) {
-          return {false, "", "TargetClusterNoCapacity",
-                  fmt::format("cluster '{}' cannot host the service's requirements", *target)};
-        }
-        return {true, Accounts::idOf(cl), "", ""};
-      }
-      return {false, "", "TargetClusterNotFound", fmt::format("no cluster named '{}'", *target)};
+std::vector<sched::Resources> clusterResources(const std::vector<bj::object>& clusters,
+                                               double now) {
+  std::vector<sched::Resources> out;
+  for (const auto& c : clusters) {
+    std::string id = Accounts::idOf(c);
+    std::string name = json::getString(c, "cluster_name").value_or(id);
+    bj::object r;
+    if (const auto* reported = json::findObject(c, "resources")) r = *reported;
+    r["id"] = id;
+    r["name"] = name;
+    auto res = sched::resourcesFromJson(r);
+    if (!res) {
+      spdlog::warn("cluster '{}' has unusable resources: {}", name, res.error().message);
+      continue;
     }
+    auto connected = c.find("connected");
+    res->active = (connected == c.end() || connected->value() != false) &&
+                  number(c, "last_modified_timestamp") > now - kClusterActiveSeconds;
+    out.push_back(std::move(*res));
   }
-  const bj::object* best = nullptr;
-  Capacity best_cap;
-  for (const auto& cl : clusters) {
-    if (!isActive(cl, now)) continue;
-    auto cap = capacityFor(cl, service);
-    if (!cap || !fits(*cap, service)) continue;
-    auto name = json::getString(cl, "cluster_name").value_or("");
-    bool better = best == nullptr || cap->cores > best_cap.cores ||
-                  (cap->cores == best_cap.cores && cap->memory_mb > best_cap.memory_mb) ||
-                  (cap->cores == best_cap.cores && cap->memory_mb == best_cap.memory_mb &&
-                   name < json::getString(*best, "cluster_name").value_or(""));
-    if (better) {
-      best = &cl;
-      best_cap = *cap;
-    }
-  }
-  if (best == nullptr) {
-    return {false, "", "NoActiveClusterWithCapacity",
-            clusters.empty() ? "no cluster is registered"
-                             : "no active cluster has the capacity and runtime this service needs"};
-  }
-  return {true, Accounts::idOf(*best), "", ""};
+  return out;
 }
 
 void Scheduler::enqueue(std::string service_id) {
@@ -146,7 +61,17 @@ Status Scheduler::placeNow(const std::string& service_id) {
   if (!service) return {};  // deleted in the meantime
   OAK_ASSIGN_OR_RETURN(auto clusters, ctx_.store.list(coll::kClusters));
   double now = std::chrono::duration<double>(ctx_.clock.now().time_since_epoch()).count();
-  auto p = decidePlacement(*service, clusters, now);
+  sched::Placement p;
+  if (auto req = sched::requirementsFromService(*service); !req) {
+    p = {false, "", "FAILED", req.error().message};
+  } else {
+    sched::Scheduler engine(sched::Level::kRoot);
+    for (auto& r : clusterResources(clusters, now)) engine.upsertNode(std::move(r));
+    p = clusters.empty()
+            ? sched::Placement{false, "", std::string(sched::kNoActiveClusterWithCapacity),
+                               "no cluster is registered"}
+            : engine.place(*req);
+  }
   if (!p.ok) {
     (*service)["status"] = p.status;
     (*service)["status_detail"] = p.detail;
@@ -156,14 +81,14 @@ Status Scheduler::placeNow(const std::string& service_id) {
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(0);
     std::string location;
     for (const auto& cl : clusters) {
-      if (Accounts::idOf(cl) == p.cluster_id)
+      if (Accounts::idOf(cl) == p.node_id)
         location = json::getString(cl, "cluster_location").value_or("");
     }
     auto& list = (*service)["instance_list"];
     if (!list.is_array()) list = bj::array{};
     list.as_array().push_back(
         bj::object{{"instance_number", n},
-                   {"cluster_id", p.cluster_id},
+                   {"cluster_id", p.node_id},
                    {"cluster_location", location.empty() ? "location-unknown" : location},
                    {"status", "CLUSTER_SCHEDULED"}});
     (*service)["next_instance_progressive_number"] = n + 1;
@@ -175,7 +100,7 @@ Status Scheduler::placeNow(const std::string& service_id) {
   OAK_TRY(ctx_.store.apply(batch));
   if (p.ok && ctx_.clusters) {
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(1) - 1;
-    ctx_.clusters->deploy(p.cluster_id, *service, n);
+    ctx_.clusters->deploy(p.node_id, *service, n);
   }
   return {};
 }

@@ -1,10 +1,9 @@
 #pragma once
-// Root scheduler: picks a cluster for each requested instance. `decidePlacement` is pure (no I/O)
-// so it can be tested on tables of clusters; `Scheduler` feeds it from the store on the event loop.
-//
-// Unlike the original, the service's `vcpus`, `vgpus`, `virtualization` and `arch` are enforced,
-// and the choice does not depend on the order of the clusters: the cluster with the most free
-// cores, then memory, then the smallest name wins.
+// Root scheduler: places each requested instance on a cluster with the shared placement engine
+// (src/scheduler, Level::kRoot), fed from the cluster documents that the cluster links keep
+// current. A cluster counts as active while it is connected and reported within
+// `kClusterActiveSeconds`. The choice is the engine's deterministic best fit; `direct`
+// constraints name a cluster, `geo`/`latency` constraints use the cluster's location and radius.
 
 #include <boost/json/object.hpp>
 
@@ -12,21 +11,15 @@
 #include <vector>
 
 #include "root/context.h"
+#include "scheduler/resources.h"
 
 namespace oak::root {
 
-struct Placement {
-  bool ok = false;
-  std::string cluster_id;  // when ok
-  std::string status;      // when not ok: NoActiveClusterWithCapacity, TargetClusterNotFound, ...
-  std::string detail;      // human-readable reason
-};
-
-// Clusters count as active when they reported within this many seconds.
 inline constexpr int64_t kClusterActiveSeconds = 30;
 
-Placement decidePlacement(const boost::json::object& service,
-                          const std::vector<boost::json::object>& clusters, double now_seconds);
+// The engine's view of the clusters (their `resources`, activity from connection and reports).
+std::vector<sched::Resources> clusterResources(const std::vector<boost::json::object>& clusters,
+                                               double now_seconds);
 
 class Scheduler {
  public:

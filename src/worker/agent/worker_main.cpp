@@ -125,7 +125,11 @@ int runWorker(WorkerOptions o) {
                     {reg->worker_id, location, o.report_interval});
   agent.start();
   agent.tick();
-  auto ticker = loop.every(std::chrono::seconds(5), [&agent] { agent.tick(); });
+  // Sample at least as often as reports are due, or a short --report-interval would be stretched
+  // to the sampling period (and a short lease at the cluster would expire between reports).
+  auto ticker =
+      loop.every(std::min<std::chrono::seconds>(std::chrono::seconds(5), o.report_interval),
+                 [&agent] { agent.tick(); });
 
   http::Router router;
   router.add(http::Method::kGet, "/healthz", {"Liveness probe", "meta", false, "", "", ""},

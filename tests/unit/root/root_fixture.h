@@ -164,19 +164,28 @@ inline bj::value slaOf(const std::string& app_name, bj::array microservices,
                                             {"microservices", std::move(microservices)}}}}};
 }
 
-// A cluster document as the root stores it; `age_seconds` is how long ago it last reported.
+// A cluster document as the root stores it (connected, with reported resources);
+// `age_seconds` is how long ago it last reported.
 inline bj::object clusterDoc(const std::string& name, double cores, double cpu_percent,
                              double memory_mb, double now_seconds, double age_seconds = 1,
-                             bj::array virtualization = {"docker"}) {
+                             bj::array runtimes = {"docker"}) {
+  double free = cores * (1 - std::min(cpu_percent, 100.0) / 100);
+  bj::object resources{
+      {"cores_total", cores},
+      {"cores_free", free},
+      {"memory_total_mb", memory_mb},
+      {"memory_free_mb", memory_mb},
+      {"runtimes", std::move(runtimes)},
+      {"nodes", 1},
+      {"per_arch", bj::object{{"amd64", bj::object{{"cores_total", cores},
+                                                   {"cores_free", free},
+                                                   {"memory_total_mb", memory_mb},
+                                                   {"memory_free_mb", memory_mb}}}}}};
   return bj::object{{"_id", oidJson(newObjectId())},
                     {"cluster_name", name},
                     {"cluster_location", name + "-location"},
-                    {"total_cpu_cores", cores},
-                    {"aggregated_cpu_percent", cpu_percent},
-                    {"memory_in_mb", memory_mb},
-                    {"total_gpu_cores", 0},
-                    {"total_gpu_percent", 0},
-                    {"virtualization", std::move(virtualization)},
+                    {"connected", true},
+                    {"resources", std::move(resources)},
                     {"last_modified_timestamp", now_seconds - age_seconds}};
 }
 
