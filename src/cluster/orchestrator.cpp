@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <charconv>
+#include <cstdint>
+
 #include "auth/password.h"
 #include "common/json.h"
 #include "common/object_id.h"
@@ -40,6 +43,24 @@ double numberOrString(const bj::object& o, std::string_view key) {
   return 0;
 }
 
+// A non-negative instance number, sent as a number or as a string (the original's format).
+std::optional<int64_t> instanceNumber(const bj::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return std::nullopt;
+  const bj::value& v = it->value();
+  int64_t n = -1;
+  if (v.is_int64()) {
+    n = v.get_int64();
+  } else if (v.is_uint64() && v.get_uint64() <= INT64_MAX) {
+    n = static_cast<int64_t>(v.get_uint64());
+  } else if (v.is_string()) {
+    std::string_view s = v.get_string();
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  }
+  return n >= 0 ? std::optional(n) : std::nullopt;
+}
+
 }  // namespace
 
 Orchestrator::Orchestrator(Deps deps, OrchestratorOptions options)
@@ -71,6 +92,8 @@ Status Orchestrator::recover() {
     i.worker_id = json::getString(doc, "worker_id").value_or("");
     i.status = json::getString(doc, "status").value_or("CLUSTER_SCHEDULED");
     i.status_detail = json::getString(doc, "status_detail").value_or("");
+    // hello() reports it after a restart; without it the root would forget the address.
+    i.publicip = json::getString(doc, "publicip").value_or("");
     instances_[key(i.service_id, i.number)] = std::move(i);
   }
   spdlog::info("recovered {} workers and {} instances", workers_.size(), instances_.size());
@@ -121,7 +144,8 @@ void Orchestrator::persist(const Instance& i) {
                    {"service", i.service},
                    {"worker_id", i.worker_id},
                    {"status", i.status},
-                   {"status_detail", i.status_detail}});
+                   {"status_detail", i.status_detail},
+                   {"publicip", i.publicip}});
   if (auto s = deps_.store.apply(b); !s) {
     spdlog::error("saving instance {}: {}", key(i.service_id, i.number), s.error().message);
   }
@@ -302,8 +326,13 @@ Orchestrator::Instance* Orchestrator::findByJob(const std::string& job_name, int
 
 void Orchestrator::onJobStatus(const std::string& worker_id, const bj::object& p) {
   auto job = json::getString(p, "sname").value_or("");
-  auto n = json::getInt(p, "instance").value_or(-1);
+  auto number = instanceNumber(p, "instance");
   auto status = json::getString(p, "status").value_or("");
+  // Without a name there is nothing to look up, nor to delete.
+  if (job.empty() || !number) {
+    return spdlog::warn("worker {}: status report without sname/instance; ignored", worker_id);
+  }
+  int64_t n = *number;
   Instance* i = findByJob(job, n);
   if (i == nullptr || i->worker_id != worker_id) {
     if (status != "UNDEPLOYED" && status != "DEAD") {
@@ -331,7 +360,12 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
     if (!s.is_object()) continue;
     const auto& o = s.get_object();
     auto job = json::getString(o, "job_name").value_or("");
-    auto n = static_cast<int64_t>(numberOrString(o, "instance"));
+    auto number = instanceNumber(o, "instance");
+    if (job.empty() || !number) {
+      spdlog::warn("worker {}: usage entry without job_name/instance; ignored", worker_id);
+      continue;
+    }
+    int64_t n = *number;
     Instance* i = findByJob(job, n);
     if (i == nullptr || i->worker_id != worker_id) {
       Instance ghost;
@@ -350,20 +384,22 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
 
 void Orchestrator::tick() {
   auto now = deps_.clock.now();
+  auto silent = [&](const Worker& w) { return now - w.last_seen > options_.worker_lease; };
   for (auto& [id, w] : workers_) {
-    if (w.active && now - w.last_seen > options_.worker_lease) {
+    if (w.active && silent(w)) {
       w.active = false;
       scheduler_.setActive(id, false);
       spdlog::warn("worker '{}' silent for more than {}s: lost; placing its instances elsewhere",
                    w.name, options_.worker_lease.count());
-      for (auto& [k, i] : instances_) {
-        if (i.worker_id == id && i.status != "COMPLETED") {
-          setStatus(i, "FAILED", fmt::format("worker '{}' lost", w.name));
-        }
-      }
     }
   }
   for (auto& [k, i] : instances_) {
+    // Checked per instance, not only when a lease runs out: a worker recovered from the store
+    // starts inactive, and its instances must move too if it never reports again.
+    if (auto w = workers_.find(i.worker_id);
+        w != workers_.end() && !w->second.active && silent(w->second) && i.status != "COMPLETED") {
+      setStatus(i, "FAILED", fmt::format("worker '{}' lost", w->second.name));
+    }
     bool retry = i.status == "FAILED" || i.status == "DEAD" ||
                  i.status == sched::kNoWorkerCapacity || i.status == "CLUSTER_SCHEDULED";
     if (!retry) continue;

@@ -7,13 +7,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <optional>
+#include <thread>
 
 namespace oak {
 
 struct EventLoop::Impl {
   boost::asio::io_context io{1};
+  std::atomic<int> blocking_pending{0};
   boost::asio::thread_pool pool;
   std::optional<boost::asio::signal_set> signals;
   explicit Impl(unsigned n) : pool(n) {}
@@ -40,10 +43,23 @@ void EventLoop::post(std::function<void()> fn) {
 }
 
 void EventLoop::runBlocking(std::function<void()> work, std::function<void()> done) {
+  ++impl_->blocking_pending;
   boost::asio::post(impl_->pool, [this, work = std::move(work), done = std::move(done)]() mutable {
     work();
-    boost::asio::post(impl_->io, std::move(done));
+    boost::asio::post(impl_->io, [this, done = std::move(done)] {
+      --impl_->blocking_pending;
+      done();
+    });
   });
+}
+
+void EventLoop::drain() {
+  for (;;) {
+    impl_->io.restart();
+    size_t ran = impl_->io.poll();
+    if (ran == 0 && impl_->blocking_pending.load() == 0) return;
+    if (ran == 0) std::this_thread::yield();
+  }
 }
 
 void EventLoop::onTerminate(std::function<void(int)> fn) {

@@ -23,6 +23,9 @@ class EventLoop {
   void run();
   // Thread-safe.
   void stop();
+  // Runs ready handlers on the calling thread until none is left and no `runBlocking` work is
+  // pending (for deterministic tests that do not call `run`). Timers are not waited for.
+  void drain();
   // Thread-safe: queues `fn` to run on the loop.
   void post(std::function<void()> fn);
   // Runs `work` on a pool thread, then `done` on the loop.

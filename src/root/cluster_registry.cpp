@@ -56,6 +56,21 @@ void setCompatibilityFields(bj::object& cluster, const bj::object& r) {
 
 }  // namespace
 
+ClusterRegistry::ClusterRegistry(RootContext& ctx) : ctx_(ctx) {
+  auto stale = ctx_.store.find(coll::kClusters, "connected", bj::value(true));
+  if (!stale) {
+    spdlog::error("clusters: {}", stale.error().message);
+    return;
+  }
+  store::WriteBatch batch;
+  for (auto& doc : *stale) {
+    doc["connected"] = false;
+    std::string id = Accounts::idOf(doc);
+    batch.put(coll::kClusters, id, std::move(doc));
+  }
+  if (auto st = ctx_.store.apply(batch); !st) spdlog::error("clusters: {}", st.error().message);
+}
+
 uint64_t ClusterRegistry::attach(std::shared_ptr<ClusterChannel> channel, std::string remote) {
   uint64_t key = next_key_++;
   sessions_[key] = Session{std::move(channel), std::move(remote), {}};

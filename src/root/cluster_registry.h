@@ -27,7 +27,9 @@ class ClusterChannel {
 
 class ClusterRegistry {
  public:
-  explicit ClusterRegistry(RootContext& ctx) : ctx_(ctx) {}
+  // Marks every stored cluster disconnected: links do not survive a restart of the root, and a
+  // cluster counts as connected only once it dialled this process.
+  explicit ClusterRegistry(RootContext& ctx);
 
   // A connection whose token was accepted. Returns its key for the calls below.
   uint64_t attach(std::shared_ptr<ClusterChannel> channel, std::string remote_address);

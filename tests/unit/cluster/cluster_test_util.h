@@ -6,12 +6,19 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "link/messages.h"
 
 namespace oak::cluster {
+
+inline constexpr const char* kSid = "65f000000000000000000001";
+inline constexpr const char* kSid2 = "65f000000000000000000002";
+inline constexpr const char* kJob = "app.ns.web.ns";
+inline constexpr const char* kJob2 = "app.ns.db.ns";
 
 // A root service document (the fields the cluster and the worker read), `_id` as the root
 // stores it.
@@ -32,6 +39,24 @@ inline std::string deployText(const boost::json::object& service, int64_t instan
 
 inline std::string undeployText(const std::string& service_id, int64_t instance_number) {
   return link::encodeUndeploy({service_id, instance_number});
+}
+
+// The entry of `Orchestrator::instances()` for (service id, instance number), if any.
+inline std::optional<boost::json::object> findInstance(const boost::json::array& instances,
+                                                       const std::string& sid, int64_t n) {
+  for (const auto& v : instances) {
+    const auto& o = v.as_object();
+    if (json::getString(o, "service_id") == sid && json::getInt(o, "instance_number") == n) {
+      return o;
+    }
+  }
+  return std::nullopt;
+}
+
+inline std::string statusIn(const boost::json::array& instances, const std::string& sid,
+                            int64_t n) {
+  auto i = findInstance(instances, sid, n);
+  return i ? json::getString(*i, "status").value_or("") : "<absent>";
 }
 
 // Everything the cluster sent to the root, decoded.
