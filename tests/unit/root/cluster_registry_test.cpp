@@ -182,5 +182,16 @@ TEST_F(ClusterRegistryTest, ReconnectReconcilesInBothDirections) {
   EXPECT_EQ(svc.at("instance_list").at(0).at("status"), "RUNNING");
 }
 
+TEST_F(ClusterRegistryTest, AfterARestartNoClusterCountsAsConnectedUntilItReconnects) {
+  auto ch = std::make_shared<RecordingChannel>();
+  connect(ch, "munich");
+  std::string id = clusterId(*ch);
+  ASSERT_EQ(memory.get(coll::kClusters, id).value().value().at("connected"), true);
+  // A new registry over the same store is what a restarted root builds.
+  ClusterRegistry restarted(ctx);
+  EXPECT_EQ(memory.get(coll::kClusters, id).value().value().at("connected"), false);
+  EXPECT_FALSE(restarted.connected(id));
+}
+
 }  // namespace
 }  // namespace oak::root
