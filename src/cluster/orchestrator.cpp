@@ -1,5 +1,7 @@
 #include "cluster/orchestrator.h"
 
+#include <set>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -356,6 +358,7 @@ void Orchestrator::onJobStatus(const std::string& worker_id, const bj::object& p
 void Orchestrator::onJobResources(const std::string& worker_id, const bj::object& p) {
   const auto* services = json::findArray(p, "services");
   if (services == nullptr) return;
+  std::set<std::pair<std::string, int64_t>> held;
   for (const auto& s : *services) {
     if (!s.is_object()) continue;
     const auto& o = s.get_object();
@@ -366,6 +369,7 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
       continue;
     }
     int64_t n = *number;
+    held.emplace(job, n);
     Instance* i = findByJob(job, n);
     if (i == nullptr || i->worker_id != worker_id) {
       Instance ghost;
@@ -379,6 +383,22 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
     }
     i->cpu = numberOrString(o, "cpu");
     i->memory = numberOrString(o, "memory");
+  }
+  // An instance the worker should hold but does not list (its deploy message was lost, or the
+  // worker lost it without a report) fails after a lease, and is placed again.
+  auto now = deps_.clock.now();
+  for (auto& [k, i] : instances_) {
+    if (i.worker_id != worker_id || (i.status != "NODE_SCHEDULED" && i.status != "RUNNING"))
+      continue;
+    if (held.count({i.job_name, i.number})) {
+      i.missing_since = {};
+    } else if (i.missing_since == Clock::TimePoint{}) {
+      i.missing_since = now;
+    } else if (now - i.missing_since > options_.worker_lease) {
+      i.missing_since = {};
+      setStatus(i, "FAILED",
+                fmt::format("worker '{}' no longer holds the instance", workers_[worker_id].name));
+    }
   }
 }
 

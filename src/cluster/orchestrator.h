@@ -91,6 +91,8 @@ class Orchestrator {
     std::string status_detail;
     std::string publicip;
     double cpu = 0, memory = 0;
+    // Since when the worker's usage reports no longer list it (zero: listed).
+    Clock::TimePoint missing_since{};
   };
   static std::string key(const std::string& service_id, int64_t n);
 

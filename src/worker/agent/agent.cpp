@@ -116,12 +116,16 @@ void WorkerAgent::publishInformation(const HostSnapshot& s, bool force) {
 }
 
 void WorkerAgent::publishUsage() {
-  auto running = supervisor_.running();
-  if (running.empty()) return;
+  // Sent even when empty: the cluster compares it with what it expects this worker to hold.
+  auto held = supervisor_.held();
   auto services = std::make_shared<bj::array>();
-  auto pending = std::make_shared<size_t>(running.size());
-  for (const auto& spec : running) {
-    runtime_.usage(spec.taskId(), [this, spec, services, pending](Result<Usage> u) {
+  auto pending = std::make_shared<size_t>(held.size());
+  auto publish = [this, services] {
+    bus_.publish(topic("jobs/resources"), bj::serialize(bj::object{{"services", *services}}), 1);
+  };
+  if (held.empty()) return publish();
+  for (const auto& spec : held) {
+    runtime_.usage(spec.taskId(), [spec, services, pending, publish](Result<Usage> u) {
       bj::object e{{"job_name", spec.job_name},
                    {"instance", spec.instance},
                    {"virtualization", spec.virtualization}};
@@ -131,10 +135,7 @@ void WorkerAgent::publishUsage() {
         e["disk"] = u->disk_mb;
       }
       services->push_back(std::move(e));
-      if (--*pending == 0) {
-        bus_.publish(topic("jobs/resources"), bj::serialize(bj::object{{"services", *services}}),
-                     1);
-      }
+      if (--*pending == 0) publish();
     });
   }
 }

@@ -92,6 +92,14 @@ std::vector<InstanceSpec> InstanceSupervisor::running() const {
   return specs;
 }
 
+std::vector<InstanceSpec> InstanceSupervisor::held() const {
+  std::vector<InstanceSpec> specs;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.state != State::kDestroying && !entry.remove_requested) specs.push_back(entry.spec);
+  }
+  return specs;
+}
+
 InstanceSupervisor::Entry* InstanceSupervisor::find(const std::string& task_id,
                                                     uint64_t generation) {
   auto it = entries_.find(task_id);

@@ -61,6 +61,8 @@ class InstanceSupervisor {
 
   // Instances that run and are not being deleted: what resource reports cover.
   std::vector<InstanceSpec> running() const;
+  // Running and still launching: what the worker holds for the cluster.
+  std::vector<InstanceSpec> held() const;
   // Task ids in any state (launching, running, being deleted).
   size_t tracked() const { return entries_.size(); }
 

@@ -260,5 +260,24 @@ TEST_F(HierarchyTest, TooLargeARequestSaysSoAtTheRoot) {
   EXPECT_EQ(instance(direct)["worker_name"], "w2");
 }
 
+TEST_F(HierarchyTest, ADeploymentLostOnTheWayIsPlacedAgain) {
+  auto sid =
+      createService({{"constraints", bj::array{bj::object{{"type", "direct"}, {"node", "w1"}}}}});
+  Worker& w1 = workerNamed("w1");
+  broker_.setConnected(w1.id + "-ne", false);
+  ASSERT_TRUE(applications.requestInstance(admin, sid));
+  pump();
+  EXPECT_EQ(instance(sid)["status"], "NODE_SCHEDULED");
+  EXPECT_TRUE(w1.runtime->launches().empty()) << "the deploy message was lost";
+  broker_.setConnected(w1.id + "-ne", true);
+  // w1 keeps reporting without the instance; after a lease the cluster places it again.
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(std::chrono::seconds(16));
+    reportAll();
+  }
+  EXPECT_EQ(instance(sid)["status"], "RUNNING");
+  EXPECT_EQ(w1.runtime->launches().size(), 1u);
+}
+
 }  // namespace
 }  // namespace oak
