@@ -10,8 +10,12 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsqlite3-dev sqlite3 libjwt-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
   libmosquitto-dev
+  # containerd client: gRPC stubs generated from the packaged containerd protos
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
+  golang-github-gogo-googleapis-dev
   # daemons started by integration tests
-  mosquitto mosquitto-clients
+  mosquitto mosquitto-clients containerd runc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk
 )

@@ -38,6 +38,11 @@ bool verifyPassword(std::string_view hash, std::string_view password) {
   return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
 }
 
+bool equalSecrets(std::string_view a, std::string_view b) {
+  initSodium();
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string randomHex(size_t bytes) {
   initSodium();
   std::string raw(bytes, '\0');

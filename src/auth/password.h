@@ -20,6 +20,9 @@ Result<std::string> hashPassword(std::string_view password,
                                  PasswordCost cost = PasswordCost::interactive());
 bool verifyPassword(std::string_view hash, std::string_view password);
 
+// Compares secrets in time independent of where they differ.
+bool equalSecrets(std::string_view a, std::string_view b);
+
 // Random bytes as lower-case hex, for keys and tokens.
 std::string randomHex(size_t bytes);
 

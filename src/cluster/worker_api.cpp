@@ -1,9 +1,9 @@
 #include "cluster/worker_api.h"
 
 #include <fmt/format.h>
-#include <sodium.h>
 #include <boost/json.hpp>
 
+#include "auth/password.h"
 #include "common/json.h"
 
 namespace oak::cluster {
@@ -14,17 +14,9 @@ using http::Method;
 namespace {
 
 Status checkToken(const http::Request& req, const std::string& expected) {
-  std::string_view h = req.header("authorization");
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (!h.starts_with(kPrefix)) {
-    return makeError(
-        ErrorCode::kUnauthenticated,
-        "missing Authorization header (expected 'Authorization: Bearer <worker token>')");
-  }
-  std::string_view got = h.substr(kPrefix.size());
-  // Constant-time comparison: the token is the only secret between a worker and the cluster.
-  if (got.size() != expected.size() ||
-      sodium_memcmp(got.data(), expected.data(), got.size()) != 0) {
+  OAK_ASSIGN_OR_RETURN(auto token, http::bearerToken(req));
+  // The token is the only secret between a worker and the cluster.
+  if (!auth::equalSecrets(token, expected)) {
     return makeError(ErrorCode::kUnauthenticated, "invalid worker token");
   }
   return {};

@@ -75,6 +75,22 @@ std::optional<std::string> Request::queryParam(std::string_view name) const {
   return std::nullopt;
 }
 
+Result<std::string_view> bearerToken(const Request& req) {
+  std::string_view h = req.header("authorization");
+  if (h.empty()) {
+    return makeError(ErrorCode::kUnauthenticated,
+                     "missing Authorization header (expected 'Authorization: Bearer <token>')");
+  }
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (h.size() <= kPrefix.size() ||
+      !std::equal(kPrefix.begin(), kPrefix.end(), h.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return makeError(ErrorCode::kUnauthenticated,
+                     "malformed Authorization header (expected 'Authorization: Bearer <token>')");
+  }
+  return h.substr(kPrefix.size());
+}
+
 Response jsonResponse(int status, const boost::json::value& body) {
   return Response{status, "application/json", boost::json::serialize(body), {}};
 }

@@ -41,6 +41,9 @@ struct Response {
   HeaderList headers;
 };
 
+// The token of "Authorization: Bearer <token>"; kUnauthenticated saying what is wrong otherwise.
+Result<std::string_view> bearerToken(const Request& req);
+
 Response jsonResponse(int status, const boost::json::value& body);
 Response textResponse(int status, std::string body);
 // The one error shape of the API: {"code": 404, "status": "Not Found", "message": "..."}.

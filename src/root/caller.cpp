@@ -21,24 +21,8 @@ bool Caller::hasRole(std::string_view r) const {
   return false;
 }
 
-Result<std::string_view> bearerToken(const http::Request& req) {
-  std::string_view h = req.header("authorization");
-  if (h.empty()) {
-    return makeError(ErrorCode::kUnauthenticated,
-                     "missing Authorization header (expected 'Authorization: Bearer <token>')");
-  }
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (h.size() <= kPrefix.size() ||
-      !std::equal(kPrefix.begin(), kPrefix.end(), h.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return makeError(ErrorCode::kUnauthenticated,
-                     "malformed Authorization header (expected 'Authorization: Bearer <token>')");
-  }
-  return h.substr(kPrefix.size());
-}
-
 Result<Caller> authenticate(RootContext& ctx, const http::Request& req) {
-  OAK_ASSIGN_OR_RETURN(auto token, bearerToken(req));
+  OAK_ASSIGN_OR_RETURN(auto token, http::bearerToken(req));
   OAK_ASSIGN_OR_RETURN(auto claims, ctx.tokens.verify(token, auth::TokenType::kAccess));
   OAK_ASSIGN_OR_RETURN(auto user, ctx.accounts->findUser(claims.subject));
   if (!user) {

@@ -29,9 +29,6 @@ struct Caller {
   bool isAdmin() const { return hasRole(role::kAdmin); }
 };
 
-// Extracts the bearer token of `req` ("Authorization: Bearer <jwt>").
-Result<std::string_view> bearerToken(const http::Request& req);
-
 // Verifies the access token and that its user still exists.
 Result<Caller> authenticate(RootContext& ctx, const http::Request& req);
 Status requireRole(const Caller& c, std::string_view r);

@@ -65,7 +65,7 @@ void addAuthRoutes(http::Router& r, RootContext& ctx) {
         {"Exchange the refresh token (sent as the bearer token) for a new access token", "auth",
          true, "", "", "Tokens"},
         [&ctx](const http::Request& req) {
-          auto token = bearerToken(req);
+          auto token = http::bearerToken(req);
           if (!token) return toResponse(token.error());
           auto access = ctx.accounts->refresh(*token);
           if (!access) return toResponse(access.error());

@@ -4,11 +4,11 @@
 
 #include <chrono>
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include "common/json.h"
 #include "root/api/routes.h"
 
+#include "auth/password.h"
 #include "http/websocket.h"
 #include "root/cluster_registry.h"
 #include "root/scheduler.h"
@@ -69,9 +69,8 @@ void addClusterLinkRoute(http::Router& r, RootContext& ctx) {
        ""},
       [&ctx](const http::Request& req,
              std::shared_ptr<http::WebSocketConnection> conn) -> Result<http::WebSocketHandlers> {
-        OAK_ASSIGN_OR_RETURN(auto token, bearerToken(req));
-        if (token.size() != ctx.cluster_token.size() ||
-            sodium_memcmp(token.data(), ctx.cluster_token.data(), token.size()) != 0) {
+        OAK_ASSIGN_OR_RETURN(auto token, http::bearerToken(req));
+        if (!auth::equalSecrets(token, ctx.cluster_token)) {
           spdlog::warn("cluster link from {} refused: invalid cluster token", req.remote_address);
           return makeError(ErrorCode::kUnauthenticated, "invalid cluster token");
         }
