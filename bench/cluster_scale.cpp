@@ -433,7 +433,8 @@ class Swarm {
       auto now = Steady::now();
       publishDue(now);
       if (now >= next_housekeeping_) housekeeping(now);
-      auto wait = std::chrono::duration_cast<milliseconds>(nextSlot() - Steady::now()).count();
+      // Rounded up: a wait of 0 would spin until the next report is due.
+      auto wait = std::chrono::ceil<milliseconds>(nextSlot() - Steady::now()).count();
       int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
                            static_cast<int>(std::clamp<int64_t>(wait, 0, 5)));
       for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
@@ -687,10 +688,6 @@ class Swarm {
   Steady::time_point schedule_start_, next_housekeeping_;
   Counters counters_;
 };
-
-}  // namespace
-
-namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Phases
