@@ -1,9 +1,11 @@
 // Scale benchmark of one cluster orchestrator (see docs/benchmarks.md, bench/cluster_scale.sh).
 //
 // N simulated workers speak the worker protocol for real: each registers over HTTP, connects to
-// the cluster's broker with its own account (client id "<id>-ne", keepalive 60 s, clean
-// session), subscribes to its control topics and publishes the same information report as
-// `oakestra worker` (built by `WorkerAgent::information`) every report interval, spread evenly.
+// the cluster's broker with its own account (the client id the registration names, keepalive
+// 60 s, clean session), subscribes to its control topics and sends what an idle `oakestra worker`
+// sends: the full information report (built by `WorkerAgent::information`) at once and then
+// every `--full-every` seconds, and in every other report interval an empty heartbeat (QoS 0),
+// spread evenly over the workers.
 // One epoll loop drives all connections with a minimal MQTT 3.1.1 client: it costs a few hundred
 // bytes per worker, so the load generator stays small next to what it measures.
 //
@@ -31,6 +33,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -75,6 +78,7 @@ struct Options {
   std::string token_file;
   size_t workers = 1000;
   int interval_s = 15;
+  int full_every_s = 300;  // the agent's default; 0: a full report every interval
   int keepalive_s = 60;
   int window_s = 60;
   int warmup_s = -1;  // default: one report interval
@@ -82,6 +86,7 @@ struct Options {
   int connect_timeout_s = 900;
   int stall_s = 30;
   int late_registrations = 3;
+  int probe_ms = 20;  // QoS 1 probe period while late registrations run (stall measurement)
   int cluster_pid = 0;
   int broker_pid = 0;
   std::string mqtt_host;  // default: what the registration answered
@@ -97,7 +102,7 @@ struct Options {
 
 struct ProcSample {
   double cpu_s = 0;           // utime + stime
-  double children_cpu_s = 0;  // cutime + cstime: children it has waited for (mosquitto_passwd)
+  double children_cpu_s = 0;  // cutime + cstime: children it has waited for
   long rss_kb = 0;
 };
 
@@ -167,7 +172,7 @@ void addTcpInfo(int fd, LinkCounters& c) {
 // Registration
 
 struct Account {
-  std::string id, user, password;
+  std::string id, user, password, client_id;
 };
 
 struct Registration {
@@ -218,6 +223,7 @@ class Registrar {
     a.id = oak::json::getString(v.get_object(), "worker_id").value_or("");
     a.user = oak::json::getString(*mqtt, "username").value_or("");
     a.password = oak::json::getString(*mqtt, "password").value_or("");
+    a.client_id = oak::json::getString(*mqtt, "client_id").value_or(a.id + "-ne");
     reg.mqtt_host = oak::json::getString(*mqtt, "host").value_or("127.0.0.1");
     reg.mqtt_port = static_cast<uint16_t>(oak::json::getInt(*mqtt, "port").value_or(0));
     reg.accounts.push_back(std::move(a));
@@ -360,6 +366,13 @@ std::string publishPacket(uint16_t id, std::string_view topic, std::string_view 
   return packet(0x32, b);  // QoS 1
 }
 
+std::string publishQos0Packet(std::string_view topic, std::string_view payload) {
+  std::string b;
+  appendString(b, topic);
+  b.append(payload);
+  return packet(0x30, b);
+}
+
 std::string pubackPacket(uint16_t id) {
   std::string b;
   appendU16(b, id);
@@ -378,7 +391,8 @@ struct Client {
   int subacks = 0;
   uint16_t next_id = 1;
   Account account;
-  std::string topic;
+  std::string topic;      // of the full report
+  std::string heartbeat;  // the heartbeat packet
   std::string payload;
   std::string out;
   std::string in;
@@ -387,15 +401,22 @@ struct Client {
 };
 
 struct Counters {
-  uint64_t reports = 0, pubacks = 0, pings = 0, control_messages = 0, sink_messages = 0;
+  uint64_t reports = 0, heartbeats = 0, pubacks = 0, pings = 0, control_messages = 0;
+  uint64_t sink_messages = 0;
   uint64_t mqtt_bytes_up = 0, mqtt_bytes_down = 0;
   uint64_t connect_errors = 0, refused = 0, drops = 0;
 };
 
 class Swarm {
  public:
-  Swarm(sockaddr_in broker, seconds interval, seconds keepalive)
-      : broker_(broker), interval_(interval), keepalive_(keepalive), epoll_(::epoll_create1(0)) {}
+  Swarm(sockaddr_in broker, seconds interval, seconds full_every, seconds keepalive)
+      : broker_(broker),
+        interval_(interval),
+        rounds_per_full_(full_every.count() <= 0
+                             ? 1
+                             : std::max<int64_t>(1, full_every.count() / interval.count())),
+        keepalive_(keepalive),
+        epoll_(::epoll_create1(0)) {}
   ~Swarm() {
     for (auto& c : clients_) closeFd(c);
     ::close(epoll_);
@@ -413,6 +434,12 @@ class Swarm {
   // Time from each report to its PUBACK since the last call, in ms.
   std::vector<float> takeAckLatencies() { return std::exchange(ack_latencies_ms_, {}); }
   const Counters& counters() const { return counters_; }
+  // A QoS 1 report from the first connected worker every `period` (0: off), on top of the
+  // schedule: its PUBACKs show how long the broker stalls.
+  void setProbe(milliseconds period) {
+    probe_ = period;
+    next_probe_ = Steady::now();
+  }
 
   // Connections are opened `concurrency` at a time; reports follow an even schedule from now.
   void start(int concurrency) {
@@ -432,6 +459,7 @@ class Swarm {
       openPending();
       auto now = Steady::now();
       publishDue(now);
+      probe(now);
       if (now >= next_housekeeping_) housekeeping(now);
       // Rounded up: a wait of 0 would spin until the next report is due.
       auto wait = std::chrono::ceil<milliseconds>(nextSlot() - Steady::now()).count();
@@ -461,9 +489,28 @@ class Swarm {
     size_t n = workers();
     if (n == 0) return;
     while (nextSlot() <= now) {
-      Client& c = clients_[slot_ % n];  // sinks are added after the workers
+      size_t index = slot_ % n;  // sinks are added after the workers
+      uint64_t round = slot_ / n;
+      Client& c = clients_[index];
       ++slot_;
-      if (c.state == State::kReady) report(c);
+      if (c.state != State::kReady) continue;
+      // Worker i's full reports fall in rounds i, i + k, i + 2k, ...: evenly spread.
+      if ((round + index) % static_cast<uint64_t>(rounds_per_full_) == 0) {
+        report(c);
+      } else {
+        send(c, c.heartbeat);
+        ++counters_.heartbeats;
+      }
+    }
+  }
+
+  void probe(Steady::time_point now) {
+    if (probe_.count() == 0 || now < next_probe_) return;
+    next_probe_ = now + probe_;
+    for (auto& c : clients_) {
+      if (c.sink || c.state != State::kReady) continue;
+      report(c);
+      return;
     }
   }
 
@@ -552,7 +599,7 @@ class Swarm {
       if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) return fail(i);
       c.state = State::kAwaitConnack;
       watch(c, EPOLLIN);
-      std::string client_id = c.sink ? c.account.user : c.account.id + "-ne";
+      std::string client_id = c.sink ? c.account.user : c.account.client_id;
       send(c, connectPacket(client_id, c.account.user, c.account.password,
                             static_cast<uint16_t>(keepalive_.count())));
       return;
@@ -617,8 +664,10 @@ class Swarm {
         c.state = State::kAwaitSuback;
         // As the agent does: its two control topics, and its first report at once.
         if (c.sink) {
-          send(c, subscribePacket(c.next_id++, "nodes/+/information"));
-          c.subacks = 1;
+          std::string both = subscribePacket(c.next_id++, "nodes/+/information");
+          both += subscribePacket(c.next_id++, "nodes/+/heartbeat");
+          send(c, both);
+          c.subacks = 2;
         } else {
           c.subacks = 2;
           std::string burst =
@@ -673,7 +722,11 @@ class Swarm {
   }
 
   sockaddr_in broker_;
-  seconds interval_, keepalive_;
+  seconds interval_;
+  int64_t rounds_per_full_;
+  seconds keepalive_;
+  milliseconds probe_{0};
+  Steady::time_point next_probe_;
   int epoll_;
   std::vector<Client> clients_;
   size_t workers_ = 0;
@@ -744,7 +797,7 @@ oak::Result<Registration> registerAll(Registrar& registrar, const Options& o) {
       tenth / secondsSince(last_tenth_start), percentile(reg.latencies_s, 0.5) * 1e3,
       percentile(reg.latencies_s, 0.99) * 1e3, percentile(reg.latencies_s, 1.0) * 1e3);
   fmt::print(
-      "  CPU meanwhile: cluster {:.1f} s, its children (mosquitto_passwd) {:.1f} s, "
+      "  CPU meanwhile: cluster {:.1f} s, its children {:.1f} s, "
       "broker {:.1f} s\n",
       d.cluster_cpu_s, d.cluster_children_cpu_s, d.broker_cpu_s);
   result("reg_seconds", total);
@@ -754,7 +807,7 @@ oak::Result<Registration> registerAll(Registrar& registrar, const Options& o) {
   result("reg_p50_ms", percentile(reg.latencies_s, 0.5) * 1e3);
   result("reg_p99_ms", percentile(reg.latencies_s, 0.99) * 1e3);
   result("reg_cluster_cpu_s", d.cluster_cpu_s);
-  result("reg_passwd_cpu_s", d.cluster_children_cpu_s);
+  result("reg_children_cpu_s", d.cluster_children_cpu_s);
   result("reg_broker_cpu_s", d.broker_cpu_s);
   return reg;
 }
@@ -763,13 +816,15 @@ oak::Result<std::vector<Account>> loadCredentials(const std::string& path) {
   OAK_ASSIGN_OR_RETURN(auto text, oak::files::read(path));
   std::vector<Account> out;
   std::istringstream in(text);
-  for (Account a; in >> a.id >> a.user >> a.password;) out.push_back(a);
+  for (Account a; in >> a.id >> a.user >> a.password >> a.client_id;) out.push_back(a);
   return out;
 }
 
 oak::Status saveCredentials(const std::string& path, const std::vector<Account>& accounts) {
   std::string text;
-  for (const auto& a : accounts) text += fmt::format("{} {} {}\n", a.id, a.user, a.password);
+  for (const auto& a : accounts) {
+    text += fmt::format("{} {} {} {}\n", a.id, a.user, a.password, a.client_id);
+  }
   return oak::files::writeAtomic(path, text, 0600);
 }
 
@@ -778,18 +833,24 @@ std::string trim(std::string s) {
   return s;
 }
 
-// Bytes on a worker's link per report, from the packet sizes: PUBLISH, its PUBACK and the bare
-// ACK of the PUBACK (delayed ACKs ride on the PUBACK), plus keepalive pings.
-double modelBytesPerSecond(size_t topic, size_t payload, const Options& o, unsigned header) {
+// Bytes on a worker's link per second, from the packet sizes. A full report: PUBLISH, its PUBACK
+// and the bare ACK of the PUBACK (the delayed ACK rides on the PUBACK). A heartbeat: PUBLISH
+// (QoS 0) and the broker's bare ACK. Keepalive: PINGREQ and PINGRESP (2 bytes each, the second
+// ACKed alone) whenever nothing came in for a keepalive period; only PUBACKs come in.
+double modelBytesPerSecond(size_t topic, size_t payload, size_t heartbeat, const Options& o,
+                           unsigned header) {
   size_t body = 2 + topic + 2 + payload;
   std::string len;
   appendLength(len, body);
   double report = static_cast<double>(1 + len.size() + body + 4 + 3 * header);
-  double per_s = report / o.interval_s;
-  // PINGREQ and PINGRESP (2 bytes each), the second ACKed alone, when a report interval holds
-  // whole keepalive periods.
-  per_s += (o.interval_s / o.keepalive_s) * (2.0 + 2 + 3 * header) / o.interval_s;
-  return per_s;
+  double beat = static_cast<double>(heartbeat + 2 * header);
+  double rounds = o.full_every_s <= 0 ? 1 : std::max(1, o.full_every_s / o.interval_s);
+  double cycle_s = rounds * o.interval_s;  // one full report per cycle
+  double per_cycle = report + (rounds - 1) * beat;
+  // Pings: one every keepalive after the last PUBACK, within the cycle.
+  double pings = std::floor((cycle_s - 1e-9) / o.keepalive_s);
+  per_cycle += pings * (2.0 + 2 + 3 * header);
+  return per_cycle / cycle_s;
 }
 
 // CPU seconds per second of the steady state, to tell what a later event adds.
@@ -797,7 +858,8 @@ struct Baseline {
   double cluster_cpu = 0, broker_cpu = 0;
 };
 
-Baseline measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_t payload_bytes) {
+void measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_t payload_bytes,
+                   size_t heartbeat_bytes) {
   const double n = static_cast<double>(swarm.ready());
   Watched before = Watched::take(o.cluster_pid, o.broker_pid);
   LinkCounters link0 = swarm.link();
@@ -826,15 +888,18 @@ Baseline measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_
                 static_cast<double>(link1.segments - link0.segments) * hdr;
   double wire_up = static_cast<double>(link1.bytes_up - link0.bytes_up) +
                    static_cast<double>(link1.segments_up - link0.segments_up) * hdr;
-  double segs_per_report = static_cast<double>(link1.segments - link0.segments) /
-                           std::max<double>(1, static_cast<double>(c1.reports - c0.reports));
-  double model = modelBytesPerSecond(topic_bytes, payload_bytes, o, hdr) * 8 / 1000;
+  double model =
+      modelBytesPerSecond(topic_bytes, payload_bytes, heartbeat_bytes, o, hdr) * 8 / 1000;
   double reports_per_s = static_cast<double>(c1.reports - c0.reports) / d.seconds;
+  double heartbeats_per_s = static_cast<double>(c1.heartbeats - c0.heartbeats) / d.seconds;
+  double messages = static_cast<double>(c1.reports - c0.reports + c1.heartbeats - c0.heartbeats);
+  double segs_per_message =
+      static_cast<double>(link1.segments - link0.segments) / std::max(1.0, messages);
 
   fmt::print(
-      "steady window: {:.0f} s, {} workers connected, {:.0f} reports/s, {} unanswered, "
-      "{} pings, {} dropped connections\n",
-      d.seconds, swarm.ready(), reports_per_s,
+      "steady window: {:.0f} s, {} workers connected, {:.1f} full reports/s and {:.0f} "
+      "heartbeats/s, {} unanswered, {} pings, {} dropped connections\n",
+      d.seconds, swarm.ready(), reports_per_s, heartbeats_per_s,
       static_cast<int64_t>(c1.reports - c0.reports) - static_cast<int64_t>(c1.pubacks - c0.pubacks),
       c1.pings - c0.pings, c1.drops - c0.drops);
   if (o.cluster_pid > 0) {
@@ -846,20 +911,21 @@ Baseline measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_
   fmt::print("  load generator: CPU {:.2f} % of a core\n", 100 * self_cpu / d.seconds);
   fmt::print(
       "  worker link (TCP_INFO, payload + {} B IP/TCP header per segment, {:.1f} segments "
-      "per report): {:.3f} kbit/s per worker ({:.3f} up); model {:.3f}; loopback device "
+      "per message): {:.3f} kbit/s per worker ({:.3f} up); model {:.3f}; loopback device "
       "(everything on lo) {:.3f}\n",
-      hdr, segs_per_report, kbit(wire), kbit(wire_up), model, kbit(static_cast<double>(lo1 - lo0)));
+      hdr, segs_per_message, kbit(wire), kbit(wire_up), model,
+      kbit(static_cast<double>(lo1 - lo0)));
   fmt::print("  MQTT bytes alone: {:.3f} kbit/s per worker\n",
              kbit(static_cast<double>(c1.mqtt_bytes_up - c0.mqtt_bytes_up + c1.mqtt_bytes_down -
                                       c0.mqtt_bytes_down)));
   result("window_s", d.seconds);
   result("connected", static_cast<double>(swarm.ready()));
   result("reports_per_s", reports_per_s);
+  result("heartbeats_per_s", heartbeats_per_s);
   if (o.cluster_pid > 0) {
     result("cluster_cpu_pct", 100 * d.cluster_cpu_s / d.seconds);
     result("cluster_rss_mb", cluster.rss_kb / 1024.0);
-    result("cluster_cpu_per_report_us",
-           1e6 * d.cluster_cpu_s / std::max(1.0, reports_per_s * d.seconds));
+    result("cluster_cpu_per_message_us", 1e6 * d.cluster_cpu_s / std::max(1.0, messages));
   }
   result("broker_cpu_pct", 100 * d.broker_cpu_s / d.seconds);
   result("broker_rss_mb", broker.rss_kb / 1024.0);
@@ -868,7 +934,7 @@ Baseline measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_
   result("link_up_kbit_per_worker", kbit(wire_up));
   result("model_kbit_per_worker", model);
   result("lo_kbit_per_worker", kbit(static_cast<double>(lo1 - lo0)));
-  result("segments_per_report", segs_per_report);
+  result("segments_per_message", segs_per_message);
   result("pings", static_cast<double>(c1.pings - c0.pings));
   result("drops", static_cast<double>(c1.drops - c0.drops));
   fmt::print("  report to PUBACK: p50 {:.2f} ms, p99 {:.2f} ms, max {:.1f} ms\n",
@@ -876,12 +942,20 @@ Baseline measureWindow(Swarm& swarm, const Options& o, size_t topic_bytes, size_
   result("puback_p50_ms", percentile(acks, 0.5));
   result("puback_p99_ms", percentile(acks, 0.99));
   result("puback_max_ms", percentile(acks, 1.0));
-  return {d.cluster_cpu_s / d.seconds, d.broker_cpu_s / d.seconds};
 }
 
-// Registrations while every worker is connected: each one rewrites the broker's account files
-// and makes it reload them.
-void lateRegistrations(Registrar& registrar, Swarm& swarm, const Options& o, Baseline base) {
+// Registrations while every worker is connected, with a probe measuring how long the broker
+// stalls meanwhile (each one is an account change in the broker).
+void lateRegistrations(Registrar& registrar, Swarm& swarm, const Options& o) {
+  swarm.setProbe(milliseconds(o.probe_ms));
+  swarm.run(Steady::now() + seconds(1), [] { return false; });
+  // The steady load with the probe running, as long as the registrations will take: what they
+  // add is measured above it.
+  auto phase = seconds(2 * o.late_registrations + 3);
+  Watched quiet = Watched::take(o.cluster_pid, o.broker_pid);
+  swarm.run(Steady::now() + phase, [] { return false; });
+  Delta q = since(quiet);
+  Baseline base{q.cluster_cpu_s / q.seconds, q.broker_cpu_s / q.seconds};
   swarm.takeAckLatencies();
   Watched before = Watched::take(o.cluster_pid, o.broker_pid);
   Registration reg;
@@ -895,15 +969,16 @@ void lateRegistrations(Registrar& registrar, Swarm& swarm, const Options& o, Bas
   swarm.run(Steady::now() + seconds(3), [] { return false; });
   Delta d = since(before);
   auto acks = swarm.takeAckLatencies();
+  swarm.setProbe(milliseconds(0));
   double k = o.late_registrations;
   double cluster = (d.cluster_cpu_s - base.cluster_cpu * d.seconds) / k;
   double broker = (d.broker_cpu_s - base.broker_cpu * d.seconds) / k;
   fmt::print(
       "{} registrations with the workers connected: latency {:.1f} ms each; CPU each above the "
-      "steady load: cluster {:.2f} s (and {:.2f} s in mosquitto_passwd), broker {:.2f} s; "
-      "report to PUBACK meanwhile: p99 {:.1f} ms, max {:.0f} ms\n",
-      o.late_registrations, percentile(reg.latencies_s, 0.5) * 1e3, cluster,
-      d.cluster_children_cpu_s / k, broker, percentile(acks, 0.99), percentile(acks, 1.0));
+      "steady load: cluster {:.3f} s, broker {:.3f} s; probe to PUBACK meanwhile ({} probes, "
+      "every {} ms): p99 {:.1f} ms, max {:.0f} ms\n",
+      o.late_registrations, percentile(reg.latencies_s, 0.5) * 1e3, cluster, broker, acks.size(),
+      o.probe_ms, percentile(acks, 0.99), percentile(acks, 1.0));
   result("late_reg_ms", percentile(reg.latencies_s, 0.5) * 1e3);
   result("late_reg_cluster_cpu_s_each", cluster);
   result("late_reg_broker_cpu_s_each", broker);
@@ -978,15 +1053,17 @@ int run(const Options& o) {
   }
 
   const std::string tmpl = reportTemplate("scale-00000");
-  Swarm swarm(broker, seconds(o.interval_s), seconds(o.keepalive_s));
-  size_t topic_bytes = 0, payload_bytes = 0;
+  Swarm swarm(broker, seconds(o.interval_s), seconds(o.full_every_s), seconds(o.keepalive_s));
+  size_t topic_bytes = 0, payload_bytes = 0, heartbeat_bytes = 0;
   for (const auto& a : accounts) {
     Client c;
     c.account = a;
     c.topic = "nodes/" + a.id + "/information";
+    c.heartbeat = publishQos0Packet("nodes/" + a.id + "/heartbeat", "");
     c.payload = reportFor(tmpl, a.id);
     topic_bytes = c.topic.size();
     payload_bytes = c.payload.size();
+    heartbeat_bytes = c.heartbeat.size();
     swarm.add(std::move(c));
   }
   if (!o.sink_user.empty()) {
@@ -994,11 +1071,15 @@ int run(const Options& o) {
     if (!password) return fmt::print(stderr, "{}\n", password.error().message), 1;
     Client c;
     c.sink = true;
-    c.account = {o.sink_user, o.sink_user, trim(*password)};
+    c.account = {o.sink_user, o.sink_user, trim(*password), o.sink_user};
     swarm.add(std::move(c));
   }
-  fmt::print("{} workers, report {} bytes on a {}-byte topic every {} s, keepalive {} s\n",
-             accounts.size(), payload_bytes, topic_bytes, o.interval_s, o.keepalive_s);
+  fmt::print(
+      "{} workers, report {} bytes on a {}-byte topic every {} s, heartbeat {} bytes in the other "
+      "{}-s intervals, keepalive {} s\n",
+      accounts.size(), payload_bytes, topic_bytes,
+      o.full_every_s <= 0 ? o.interval_s : o.full_every_s, heartbeat_bytes, o.interval_s,
+      o.keepalive_s);
   result("workers", static_cast<double>(accounts.size()));
   result("payload_bytes", static_cast<double>(payload_bytes));
 
@@ -1030,8 +1111,8 @@ int run(const Options& o) {
 
   swarm.run(Steady::now() + seconds(o.warmup_s < 0 ? o.interval_s : o.warmup_s),
             [] { return false; });
-  Baseline base = measureWindow(swarm, o, topic_bytes, payload_bytes);
-  if (registrar && o.late_registrations > 0) lateRegistrations(*registrar, swarm, o, base);
+  measureWindow(swarm, o, topic_bytes, payload_bytes, heartbeat_bytes);
+  if (registrar && o.late_registrations > 0) lateRegistrations(*registrar, swarm, o);
   if (registrar) countActive(*registrar);
   return 0;
 }
@@ -1047,6 +1128,9 @@ int main(int argc, char** argv) {
                  "the cluster's worker token (<data dir>/worker-token)");
   app.add_option("--workers,-n", o.workers, "simulated workers")->capture_default_str();
   app.add_option("--interval", o.interval_s, "report interval, seconds")->capture_default_str();
+  app.add_option("--full-every", o.full_every_s,
+                 "seconds between full reports (heartbeats between them); 0: every interval")
+      ->capture_default_str();
   app.add_option("--keepalive", o.keepalive_s, "MQTT keepalive, seconds")->capture_default_str();
   app.add_option("--window", o.window_s, "steady measurement window, seconds")
       ->capture_default_str();
@@ -1061,6 +1145,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--late-registrations", o.late_registrations,
                  "registrations made with every worker connected")
+      ->capture_default_str();
+  app.add_option("--probe", o.probe_ms, "probe period during late registrations, ms")
       ->capture_default_str();
   app.add_option("--cluster-pid", o.cluster_pid, "pid of `oakestra cluster` (CPU and RSS)");
   app.add_option("--broker-pid", o.broker_pid, "pid of the broker (CPU and RSS)");

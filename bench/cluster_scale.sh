@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Scale benchmark of one cluster (see docs/benchmarks.md): a root, a cluster connected to it
 # (pinned to core 0 with its broker), and N simulated workers (build/bin/cluster_scale, core 1)
-# that register, connect to the broker and report every 15 s. Then the floor: the same broker
-# configuration, accounts and traffic with no cluster (mosquitto alone on core 0, one subscriber
-# standing in for the cluster).
-# Usage: bench/cluster_scale.sh [workers=1000] [window_seconds=60]
+# that register, connect to the broker and send what idle workers send: a heartbeat every 15 s
+# and their full report every FULL_EVERY seconds (default 300, as the agent; 0: a full report
+# every 15 s). Then the floor: the same broker configuration, accounts and traffic with no
+# cluster (mosquitto alone on core 0, one subscriber standing in for the cluster).
+# Usage: [BUILD=build] [FULL_EVERY=300] bench/cluster_scale.sh [workers=1000] [window_seconds=60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
 WINDOW=${2:-60}
-BIN=build/bin/oakestra
-SCALE=build/bin/cluster_scale
+FULL_EVERY=${FULL_EVERY:-300}
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin/oakestra
+SCALE=$BUILD/bin/cluster_scale
 for b in $BIN $SCALE; do
   [ -x "$b" ] || { echo "$b is missing: cmake --build build --target oakestra cluster_scale" >&2; exit 1; }
 done
@@ -96,39 +99,38 @@ echo "machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d); $N workers, ${
 echo "cluster pid $CLUSTER_PID and broker pid $BROKER_PID on core 0, load generator on core 1"
 taskset -c 1 $SCALE --cluster "http://127.0.0.1:$CLUSTER_PORT" \
   --token-file "$DIR/cluster/worker-token" --workers "$N" --window "$WINDOW" \
-  --cluster-pid "$CLUSTER_PID" --broker-pid "$BROKER_PID" --credentials-out "$DIR/accounts" \
-  | tee "$DIR/cluster.out"
+  --full-every "$FULL_EVERY" --cluster-pid "$CLUSTER_PID" --broker-pid "$BROKER_PID" \
+  --credentials-out "$DIR/accounts" | tee "$DIR/cluster.out"
 echo "cluster log (warnings and errors): $(wc -l <"$DIR/cluster.log") lines"
 grep -v '^\s*$' "$DIR/cluster.log" | tail -n 5 || true
-# The broker's side: how often it reloaded its accounts (one SIGHUP per registration) and whether
-# it dropped messages queued for the cluster's connection.
+# The broker's side: whether it reloaded its configuration (accounts change through the dynamic
+# security plugin, without reloads), how many account commands it ran, and whether it dropped
+# messages queued for the cluster's connection.
 BROKER_LOG=$DIR/cluster/mqtt/mosquitto.log
 echo "result broker_reloads $(grep -c 'Reloading config' "$BROKER_LOG" || true)" | tee -a "$DIR/cluster.out"
+echo "result broker_account_commands $(grep -Ec 'dynsec: .*\| (createClient|setClientPassword) ' \
+  "$BROKER_LOG" || true)" | tee -a "$DIR/cluster.out"
 echo "result broker_dropping_for_cluster $(grep -c 'dropped for client cluster-' "$BROKER_LOG" || true)" \
   | tee -a "$DIR/cluster.out"
 
 stop "$CLUSTER_PID"
 stop "$BROKER_PID"
 
-# A restart with every worker registered: the cluster re-creates each broker account before its
-# worker API answers again.
+# A restart with every worker registered: the broker's account file already holds them; the
+# cluster only checks it against its store before starting the broker.
 START=$(date +%s.%N)
 start_cluster 3600
 echo "result restart_seconds $(echo "$(date +%s.%N) - $START" | bc)" | tee -a "$DIR/cluster.out"
 stop "$CLUSTER_PID"
 stop "$BROKER_PID"
 
-# The floor: mosquitto alone with the cluster's accounts and ACL, same clients, same reports.
-cat >"$DIR/floor.conf" <<EOF
-per_listener_settings false
-allow_anonymous false
-password_file $DIR/cluster/mqtt/passwd
-acl_file $DIR/cluster/mqtt/acl
-persistence false
-log_dest file $DIR/floor.log
-user $(id -un)
-listener $FLOOR_PORT 127.0.0.1
-EOF
+# The floor: mosquitto alone with the cluster's broker configuration (its own copy of the
+# plugin's account file, its own log and port), the same clients, the same messages.
+cp "$DIR/cluster/mqtt/dynamic-security.json" "$DIR/floor-accounts.json"
+sed -e "s|^plugin_opt_config_file .*|plugin_opt_config_file $DIR/floor-accounts.json|" \
+  -e "s|^log_dest file .*|log_dest file $DIR/floor.log|" \
+  -e "s|^listener .*|listener $FLOOR_PORT 127.0.0.1|" \
+  "$DIR/cluster/mqtt/mosquitto.conf" >"$DIR/floor.conf"
 taskset -c 0 mosquitto -c "$DIR/floor.conf" 2>"$DIR/floor.err" &
 FLOOR_PID=$!
 PIDS+=("$FLOOR_PID")
@@ -139,7 +141,8 @@ done
 echo
 echo "floor: mosquitto alone (pid $FLOOR_PID, core 0), the same $N clients and one subscriber"
 taskset -c 1 $SCALE --mqtt-host 127.0.0.1 --mqtt-port "$FLOOR_PORT" --workers "$N" \
-  --window "$WINDOW" --broker-pid "$FLOOR_PID" --credentials-in "$DIR/accounts" \
+  --window "$WINDOW" --full-every "$FULL_EVERY" --broker-pid "$FLOOR_PID" \
+  --credentials-in "$DIR/accounts" \
   --sink-user cluster --sink-password-file "$DIR/cluster/mqtt-admin-password" \
   | tee "$DIR/floor.out"
 
@@ -156,7 +159,8 @@ row() {  # label key decimals
     "$(cell "$DIR/floor.out" "$2" "$3")"
 }
 echo
-echo "summary ($N workers, report every 15 s, keepalive 60 s, ${WINDOW}s window)"
+echo "summary ($N workers, heartbeat every 15 s, full report every ${FULL_EVERY} s, keepalive 60 s," \
+  "${WINDOW}s window)"
 printf "| %-52s | %12s | %12s |\n" "" "with cluster" "floor"
 row "registrations/s" reg_per_s 0
 row "  first tenth /s" reg_first_tenth_per_s 0
@@ -166,11 +170,13 @@ row "  latency p99 ms" reg_p99_ms 1
 row "time until 99 % connected+subscribed, s" connect_99_seconds 1
 row "time until the last connected, s" connect_seconds 1
 row "workers that never connected" never_connected 0
-row "broker account reloads (one SIGHUP per registration)" broker_reloads 0
+row "broker configuration reloads" broker_reloads 0
+row "broker account commands (createClient, setClientPassword)" broker_account_commands 0
 row "\"messages dropped for the cluster\" log lines" broker_dropping_for_cluster 0
-row "reports/s in the window" reports_per_s 0
+row "full reports/s in the window" reports_per_s 1
+row "heartbeats/s in the window" heartbeats_per_s 0
 row "cluster CPU, % of one core" cluster_cpu_pct 2
-row "cluster CPU per report, us" cluster_cpu_per_report_us 1
+row "cluster CPU per message, us" cluster_cpu_per_message_us 1
 row "cluster RSS, MB" cluster_rss_mb 1
 row "broker CPU, % of one core" broker_cpu_pct 2
 row "broker RSS, MB" broker_rss_mb 1
@@ -181,8 +187,8 @@ row "loopback total per worker, kbit/s" lo_kbit_per_worker 3
 row "report to PUBACK p99, ms" puback_p99_ms 2
 row "report to PUBACK max, ms" puback_max_ms 1
 row "late registration (N connected), ms" late_reg_ms 1
-row "  broker CPU s per late registration" late_reg_broker_cpu_s_each 2
-row "  cluster CPU s per late registration" late_reg_cluster_cpu_s_each 2
-row "  PUBACK max meanwhile, ms" late_reg_puback_max_ms 0
+row "  broker CPU s per late registration" late_reg_broker_cpu_s_each 3
+row "  cluster CPU s per late registration" late_reg_cluster_cpu_s_each 3
+row "  probe PUBACK max meanwhile, ms" late_reg_puback_max_ms 0
 row "workers the cluster reports active" active_workers 0
 row "cluster restart until its API answers, s" restart_seconds 1

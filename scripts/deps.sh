@@ -9,13 +9,15 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsqlite3-dev sqlite3 libjwt-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
-  libmosquitto-dev
+  libmosquitto-dev libcurl4-openssl-dev libssl-dev libarchive-dev
   # containerd client: gRPC stubs generated from the packaged containerd protos
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev
   # daemons started by integration tests
   mosquitto mosquitto-clients containerd runc
+  # a local OCI registry and the tools that build and push the test image into it
+  docker-registry skopeo umoci busybox-static
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk
 )

@@ -10,8 +10,11 @@
 #include "root/root_server.h"
 #include "worker/agent/options.h"
 #include "worker/agent/worker_main.h"
+#include "worker/logs/log_driver.h"
 
 int main(int argc, char** argv) {
+  // containerd's shim starts us as a container's log driver, with arguments in random order.
+  if (oak::worker::isLogDriverInvocation(argc, argv)) return oak::worker::runLogDriver(argc, argv);
   CLI::App app{"oakestra: edge orchestrator daemons (root, cluster, worker)", "oakestra"};
   app.set_version_flag("--version", std::string("oakestra ") + OAK_VERSION);
   app.set_config("--config", "", "read flags from a TOML/INI file (keys are flag names)");

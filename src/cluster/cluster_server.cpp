@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <cmath>
+
 #include "auth/tokens.h"
+#include "cluster/log_relay.h"
 #include "cluster/orchestrator.h"
 #include "cluster/worker_api.h"
 #include "common/files.h"
@@ -12,6 +16,7 @@
 #include "http/server.h"
 #include "http/websocket_client.h"
 #include "mqtt/broker.h"
+#include "mqtt/dynsec_client.h"
 #include "mqtt/mosquitto_client.h"
 #include "scheduler/geo.h"
 #include "store/sqlite_store.h"
@@ -20,22 +25,50 @@ namespace oak::cluster {
 
 namespace {
 
+// The cluster's own broker: accounts change through the dynamic security plugin.
 class ManagedBroker final : public BrokerAccounts {
  public:
-  explicit ManagedBroker(std::unique_ptr<mqtt::MosquittoBroker> b) : broker_(std::move(b)) {}
-  Status addUser(const std::string& user, const std::string& password,
-                 const std::string& prefix) override {
-    return broker_->addUser(user, password, prefix);
+  explicit ManagedBroker(mqtt::DynsecClient& dynsec) : dynsec_(dynsec) {}
+  void setPassword(const std::string& user, const std::string& password,
+                   const std::string& client_id, bool likely_new,
+                   std::function<void(Status)> done) override {
+    dynsec_.setPassword(user, password, client_id, likely_new, std::move(done));
   }
 
  private:
-  std::unique_ptr<mqtt::MosquittoBroker> broker_;
+  mqtt::DynsecClient& dynsec_;
 };
 
+// --mqtt-url: every worker shares the cluster's account; there is nothing to change.
 class ExternalBroker final : public BrokerAccounts {
  public:
-  Status addUser(const std::string&, const std::string&, const std::string&) override { return {}; }
+  void setPassword(const std::string&, const std::string&, const std::string&, bool,
+                   std::function<void(Status)> done) override {
+    done({});
+  }
 };
+
+// "LAT,LON[,RADIUS_KM]"
+Status parseLocation(std::string_view text, OrchestratorOptions& o) {
+  size_t first = text.find(',');
+  size_t second = first == std::string_view::npos ? first : text.find(',', first + 1);
+  auto point = sched::parseLatLon(text.substr(0, second));
+  if (!point) {
+    return makeError(ErrorCode::kInvalidArgument, "--location: " + point.error().message);
+  }
+  o.location = *point;
+  if (second == std::string_view::npos) return {};
+  std::string_view radius = text.substr(second + 1);
+  while (!radius.empty() && radius.front() == ' ') radius.remove_prefix(1);
+  auto [end, ec] = std::from_chars(radius.data(), radius.data() + radius.size(), o.radius_km);
+  if (ec != std::errc() || end != radius.data() + radius.size() || !std::isfinite(o.radius_km) ||
+      o.radius_km < 0) {
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("--location: RADIUS_KM '{}' is not a non-negative number", radius));
+  }
+  return {};
+}
 
 struct MqttUrl {
   std::string user, password, host;
@@ -75,9 +108,12 @@ std::string wsUrl(std::string root) {
 
 struct ClusterServer::Impl {
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<BrokerAccounts> broker;
+  std::unique_ptr<mqtt::MosquittoBroker> mosquitto;  // null with --mqtt-url
   std::unique_ptr<mqtt::MosquittoClient> bus;
+  std::unique_ptr<mqtt::DynsecClient> dynsec;  // null with --mqtt-url
+  std::unique_ptr<BrokerAccounts> broker;
   std::unique_ptr<Orchestrator> orchestrator;
+  std::unique_ptr<LogRelay> logs;
   std::shared_ptr<http::WebSocketClient> root_link;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
@@ -94,19 +130,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   oo.name = o.name;
   oo.location_text = o.location;
   oo.worker_lease = o.worker_lease;
-  if (!o.location.empty()) {
-    // "LAT,LON[,RADIUS_KM]"
-    std::string_view loc = o.location;
-    size_t second = loc.find(',', loc.find(',') + 1);
-    OAK_ASSIGN_OR_RETURN(oo.location, sched::parseLatLon(loc.substr(0, second)));
-    if (second != std::string_view::npos) {
-      try {
-        oo.radius_km = std::stod(std::string(loc.substr(second + 1)));
-      } catch (...) {
-        return makeError(ErrorCode::kInvalidArgument, "--location: RADIUS_KM is not a number");
-      }
-    }
-  }
+  if (!o.location.empty()) OAK_TRY(parseLocation(o.location, oo));
   OAK_TRY(files::ensureDirectory(o.data_dir, 0700));
   auto impl = std::make_unique<Impl>();
 
@@ -121,6 +145,8 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   api.mqtt_host = o.mqtt_advertise;
   mqtt::ClientOptions bus_options;
   bus_options.client_id = "cluster-" + o.name;
+  bus_options.tcp_nodelay = true;  // registrations wait for the broker's answers
+  std::optional<mqtt::MosquittoBroker::Options> managed;
   if (o.mqtt_url.empty()) {
     OAK_ASSIGN_OR_RETURN(auto mqtt_listen, parseHostPort(o.mqtt_listen, "--mqtt-listen"));
     OAK_ASSIGN_OR_RETURN(auto admin_password,
@@ -130,7 +156,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     bo.listen_host = mqtt_listen.first;
     bo.port = mqtt_listen.second;
     bo.admin_password = admin_password;
-    OAK_ASSIGN_OR_RETURN(auto broker, mqtt::MosquittoBroker::start(bo));
+    bo.acl_patterns = workerAclPatterns();
     bus_options.host = mqtt_listen.first == "0.0.0.0" || mqtt_listen.first == "::"
                            ? "127.0.0.1"
                            : mqtt_listen.first;
@@ -138,7 +164,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     bus_options.username = bo.admin_username;
     bus_options.password = admin_password;
     api.mqtt_port = mqtt_listen.second;
-    impl->broker = std::make_unique<ManagedBroker>(std::move(broker));
+    managed = std::move(bo);
   } else {
     OAK_ASSIGN_OR_RETURN(auto url, parseMqttUrl(o.mqtt_url));
     bus_options.host = url.host;
@@ -150,6 +176,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     api.shared_credentials = std::pair{url.user, url.password};
     impl->broker = std::make_unique<ExternalBroker>();
   }
+  // Connects once the loop runs, by when the broker below is up.
   OAK_ASSIGN_OR_RETURN(impl->bus, mqtt::MosquittoClient::create(loop, bus_options));
 
   auto* raw = impl.get();
@@ -161,13 +188,34 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
                                                         }},
                                      oo);
   OAK_TRY(impl->orchestrator->recover());
-  for (const auto& a : impl->orchestrator->accounts()) {
-    if (!api.shared_credentials) OAK_TRY(impl->broker->addUser(a.id, a.password, "nodes/" + a.id));
+  if (managed) {
+    // The plugin's file already holds the accounts of a previous run; this only fixes what
+    // differs from the store (no per-account commands, no reload).
+    std::vector<mqtt::dynsec::Account> accounts;
+    for (const auto& a : impl->orchestrator->accounts()) {
+      accounts.push_back({a.id, a.password, workerClientId(a.id)});
+    }
+    OAK_ASSIGN_OR_RETURN(impl->mosquitto, mqtt::MosquittoBroker::start(*managed, accounts));
+    impl->dynsec =
+        std::make_unique<mqtt::DynsecClient>(*impl->bus, clock, mqtt::DynsecClient::Options{});
+    impl->broker = std::make_unique<ManagedBroker>(*impl->dynsec);
   }
-  for (const char* topic : {"nodes/+/information", "nodes/+/job", "nodes/+/jobs/resources"}) {
-    impl->bus->subscribe(topic, 1);
-  }
-  impl->bus->onMessage([raw](const mqtt::Message& m) { raw->orchestrator->onBusMessage(m); });
+  impl->logs = std::make_unique<LogRelay>(
+      LogRelay::Deps{clock, *impl->bus,
+                     [raw](std::string text) {
+                       if (raw->root_link) raw->root_link->send(std::move(text));
+                     },
+                     [raw](const std::string& service_id, int64_t n) -> Result<LogTarget> {
+                       OAK_ASSIGN_OR_RETURN(auto p, raw->orchestrator->placementOf(service_id, n));
+                       return LogTarget{p.worker_id, p.worker_name, p.task_id};
+                     }});
+  for (const auto& topic : Orchestrator::subscriptions()) impl->bus->subscribe(topic, 1);
+  impl->bus->subscribe(LogRelay::kReplyTopic, 1);
+  impl->bus->onMessage([raw](const mqtt::Message& m) {
+    if (raw->dynsec && raw->dynsec->handle(m)) return;
+    raw->orchestrator->onBusMessage(m);
+    raw->logs->onBusMessage(m);
+  });
 
   http::WebSocketClient::Options wo;
   wo.url = wsUrl(o.root_url);
@@ -176,8 +224,15 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     spdlog::info("connected to the root");
     raw->root_link->send(raw->orchestrator->hello());
   };
-  wo.on_message = [raw](std::string text) { raw->orchestrator->onRootMessage(text); };
-  wo.on_close = [](std::string reason) { spdlog::warn("root link down: {}", reason); };
+  wo.on_message = [raw](std::string text) {
+    if (raw->logs->onRootMessage(text)) return;
+    raw->orchestrator->onRootMessage(text);
+    raw->logs->tick();  // an undeploy ends the follows of its instances now
+  };
+  wo.on_close = [raw](std::string reason) {
+    spdlog::warn("root link down: {}", reason);
+    raw->logs->onRootDisconnected();
+  };
   OAK_ASSIGN_OR_RETURN(impl->root_link, http::WebSocketClient::create(loop, wo));
 
   addWorkerRoutes(impl->router, *impl->orchestrator, *impl->broker, api);
@@ -185,7 +240,11 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   so_http.host = listen.first;
   so_http.port = listen.second;
   OAK_ASSIGN_OR_RETURN(impl->server, http::HttpServer::start(loop, so_http, impl->router));
-  impl->ticker = loop.every(std::chrono::seconds(1), [raw] { raw->orchestrator->tick(); });
+  impl->ticker = loop.every(std::chrono::seconds(1), [raw] {
+    raw->orchestrator->tick();
+    if (raw->dynsec) raw->dynsec->tick();
+    raw->logs->tick();
+  });
   impl->root_link->start();
   return std::unique_ptr<ClusterServer>(new ClusterServer(std::move(impl)));
 }

@@ -11,7 +11,7 @@ void addClusterFlags(CLI::App& app, ClusterOptions& o) {
   app.add_option("--name", o.name, "name of this cluster")
       ->envname("OAKESTRA_CLUSTER_NAME")
       ->required();
-  app.add_option("--location", o.location, "LAT,LON,RADIUS_KM of the area the cluster serves")
+  app.add_option("--location", o.location, "LAT,LON[,RADIUS_KM] of the area the cluster serves")
       ->envname("OAKESTRA_LOCATION");
   app.add_option("--token", o.token, "cluster join token of the root")
       ->envname("OAKESTRA_TOKEN")

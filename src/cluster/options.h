@@ -16,7 +16,7 @@ struct ClusterOptions {
   std::string root_url;
   // The cluster's name at the root (unique there).
   std::string name;
-  // "LAT,LON,RADIUS_KM" of the area the cluster serves; empty if unknown.
+  // "LAT,LON[,RADIUS_KM]" of the area the cluster serves; empty if unknown.
   std::string location;
   // The root's cluster join token (GET /api/clusters/token, or <root data dir>/cluster-token).
   std::string token;

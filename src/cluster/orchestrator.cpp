@@ -21,6 +21,9 @@ namespace {
 
 constexpr const char* kWorkers = "workers";
 constexpr const char* kInstances = "instances";
+// How often the cluster asks a worker it hears from while considering it inactive for a full
+// report (its periodic messages are heartbeats, which say nothing about its capacity).
+constexpr auto kReportRequestEvery = std::chrono::seconds(10);
 
 // "nodes/<id>/<suffix...>" → (id, suffix)
 std::optional<std::pair<std::string, std::string>> splitTopic(std::string_view topic) {
@@ -82,6 +85,7 @@ Status Orchestrator::recover() {
     if (w.id.empty()) continue;
     // A recovered worker counts as lost until it reports again.
     w.last_seen = deps_.clock.now();
+    ids_by_name_[w.name] = w.id;
     workers_[w.id] = std::move(w);
   }
   OAK_ASSIGN_OR_RETURN(auto instances, deps_.store.list(kInstances));
@@ -104,20 +108,21 @@ Status Orchestrator::recover() {
 
 Result<Orchestrator::WorkerAccount> Orchestrator::registerWorker(const std::string& name) {
   Worker* w = nullptr;
-  for (auto& [id, existing] : workers_) {
-    if (existing.name == name) w = &existing;
-  }
+  bool created = false;
+  if (auto it = ids_by_name_.find(name); it != ids_by_name_.end()) w = &workers_[it->second];
   if (w == nullptr) {
     std::string id = newObjectId();
     w = &workers_[id];
     w->id = id;
     w->name = name;
     w->last_seen = deps_.clock.now();
+    ids_by_name_[name] = id;
+    created = true;
     spdlog::info("worker '{}' registered as {}", name, id);
   }
   w->password = auth::randomHex(24);
   persistWorker(*w);
-  return WorkerAccount{w->id, w->name, w->password};
+  return WorkerAccount{w->id, w->name, w->password, created};
 }
 
 std::vector<Orchestrator::WorkerAccount> Orchestrator::accounts() const {
@@ -163,7 +168,8 @@ link::InstanceState Orchestrator::stateOf(const Instance& i) const {
   auto w = workers_.find(i.worker_id);
   return {i.service_id,    i.number,    i.status,
           i.status_detail, i.worker_id, w == workers_.end() ? "" : w->second.name,
-          i.publicip,      i.cpu,       i.memory};
+          i.publicip,      i.cpu,       i.memory,
+          i.logs};
 }
 
 void Orchestrator::setStatus(Instance& i, std::string status, std::string detail) {
@@ -248,6 +254,8 @@ void Orchestrator::place(Instance& i) {
   msg["instance_number"] = i.number;
   msg["system_job_id"] = i.service_id;
   deps_.bus.publish(fmt::format("nodes/{}/control/deploy", i.worker_id), bj::serialize(msg), 1);
+  // Unconfirmed until the worker reports it: a deploy lost on the way fails after a lease.
+  i.missing_since = deps_.clock.now();
   setStatus(i, "NODE_SCHEDULED", fmt::format("sent to worker {}", workers_[i.worker_id].name));
 }
 
@@ -277,14 +285,25 @@ void Orchestrator::onUndeploy(const link::Undeploy& u) {
   }
 }
 
+std::vector<std::string> Orchestrator::subscriptions() {
+  return {"nodes/+/information", "nodes/+/heartbeat", "nodes/+/job", "nodes/+/jobs/resources"};
+}
+
 void Orchestrator::onBusMessage(const mqtt::Message& m) {
   auto parts = splitTopic(m.topic);
   if (!parts) return;
   auto& [worker_id, suffix] = *parts;
-  if (!workers_.count(worker_id)) {
+  if (suffix != "information" && suffix != "heartbeat" && suffix != "job" &&
+      suffix != "jobs/resources") {
+    return;  // another component's topic
+  }
+  auto w = workers_.find(worker_id);
+  if (w == workers_.end()) {
     spdlog::warn("message on {} from an unregistered worker; ignored", m.topic);
     return;
   }
+  heardFrom(w->second, suffix);
+  if (suffix == "heartbeat") return;  // its payload is empty, or `{}`
   auto v = json::parse(m.payload);
   if (!v || !v->is_object()) {
     spdlog::warn("malformed payload on {}: {}", m.topic, v ? "not an object" : v.error().message);
@@ -297,6 +316,20 @@ void Orchestrator::onBusMessage(const mqtt::Message& m) {
   } else if (suffix == "jobs/resources") {
     onJobResources(worker_id, v->get_object());
   }
+}
+
+// Any message on a worker's topics proves it is alive (the broker's ACL ties the topic to the
+// worker's account). A worker the cluster considers inactive is asked for a full report: its
+// heartbeats carry no capacity, and its next full report may be minutes away.
+void Orchestrator::heardFrom(Worker& w, std::string_view suffix) {
+  auto now = deps_.clock.now();
+  w.last_seen = now;
+  if (w.active || suffix == "information") return;
+  if (w.report_requested != Clock::TimePoint{} && now - w.report_requested < kReportRequestEvery) {
+    return;
+  }
+  w.report_requested = now;
+  deps_.bus.publish(fmt::format("nodes/{}/control/report", w.id), "{}", 1);
 }
 
 void Orchestrator::onInformation(const std::string& worker_id, const bj::object& payload) {
@@ -347,11 +380,16 @@ void Orchestrator::onJobStatus(const std::string& worker_id, const bj::object& p
     }
     return;
   }
+  i->missing_since = {};  // the worker knows about it
   if (auto ip = json::getString(p, "publicip")) i->publicip = *ip;
+  if (auto logs = json::getString(p, "logs"))
+    i->logs = link::lastBytes(*logs, link::kMaxInstanceLogsBytes);
   auto detail = json::getString(p, "status_detail").value_or("");
   // The worker says ACTIVE when the instance started; the lifecycle calls that RUNNING.
   if (status == "ACTIVE") status = "RUNNING";
   if (status == "UNDEPLOYED") return;
+  // Launch progress (an image pull) only refines an instance still waiting for its start.
+  if (status == "NODE_SCHEDULED" && i->status != "NODE_SCHEDULED") return;
   setStatus(*i, status, detail);
 }
 
@@ -385,7 +423,7 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
     i->memory = numberOrString(o, "memory");
   }
   // An instance the worker should hold but does not list (its deploy message was lost, or the
-  // worker lost it without a report) fails after a lease, and is placed again.
+  // worker lost it without a report) fails when that lasts a lease (tick), and is placed again.
   auto now = deps_.clock.now();
   for (auto& [k, i] : instances_) {
     if (i.worker_id != worker_id || (i.status != "NODE_SCHEDULED" && i.status != "RUNNING"))
@@ -394,10 +432,6 @@ void Orchestrator::onJobResources(const std::string& worker_id, const bj::object
       i.missing_since = {};
     } else if (i.missing_since == Clock::TimePoint{}) {
       i.missing_since = now;
-    } else if (now - i.missing_since > options_.worker_lease) {
-      i.missing_since = {};
-      setStatus(i, "FAILED",
-                fmt::format("worker '{}' no longer holds the instance", workers_[worker_id].name));
     }
   }
 }
@@ -419,6 +453,14 @@ void Orchestrator::tick() {
     if (auto w = workers_.find(i.worker_id);
         w != workers_.end() && !w->second.active && silent(w->second) && i.status != "COMPLETED") {
       setStatus(i, "FAILED", fmt::format("worker '{}' lost", w->second.name));
+    }
+    if ((i.status == "NODE_SCHEDULED" || i.status == "RUNNING") &&
+        i.missing_since != Clock::TimePoint{} && now - i.missing_since > options_.worker_lease) {
+      i.missing_since = {};
+      auto w = workers_.find(i.worker_id);
+      setStatus(i, "FAILED",
+                fmt::format("worker '{}' does not hold the instance",
+                            w == workers_.end() ? i.worker_id : w->second.name));
     }
     bool retry = i.status == "FAILED" || i.status == "DEAD" ||
                  i.status == sched::kNoWorkerCapacity || i.status == "CLUSTER_SCHEDULED";
@@ -463,6 +505,29 @@ bj::array Orchestrator::workerResources() const {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<Orchestrator::Placement> Orchestrator::placementOf(const std::string& service_id,
+                                                          int64_t n) const {
+  auto it = instances_.find(key(service_id, n));
+  if (it == instances_.end()) {
+    return makeError(
+        ErrorCode::kNotFound,
+        fmt::format("instance {} of service {} is not on this cluster", n, service_id));
+  }
+  const Instance& i = it->second;
+  if (i.worker_id.empty()) {
+    return makeError(ErrorCode::kUnavailable,
+                     fmt::format("the instance is on no worker yet ({})", i.status));
+  }
+  auto w = workers_.find(i.worker_id);
+  if (w == workers_.end() || !w->second.active) {
+    return makeError(ErrorCode::kUnavailable,
+                     fmt::format("worker '{}' is not active (lost, or not reporting yet)",
+                                 w == workers_.end() ? i.worker_id : w->second.name));
+  }
+  return Placement{i.worker_id, w->second.name,
+                   fmt::format("{}.instance.{}", i.job_name, i.number)};
 }
 
 bj::array Orchestrator::instances() const {

@@ -15,6 +15,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -54,11 +56,14 @@ class Orchestrator {
     std::string id;
     std::string name;
     std::string password;
+    bool created = false;  // first registration of this name
   };
   Result<WorkerAccount> registerWorker(const std::string& name);
   // Every worker's broker account, to re-create them when the broker starts.
   std::vector<WorkerAccount> accounts() const;
 
+  // The worker topics the cluster subscribes to (`nodes/+/...`).
+  static std::vector<std::string> subscriptions();
   void onBusMessage(const mqtt::Message& m);
   void onRootMessage(std::string_view text);
   // The first message on every (re)connection to the root.
@@ -72,6 +77,14 @@ class Orchestrator {
   // The instances this cluster holds (for tests and the API).
   boost::json::array instances() const;
 
+  // The worker to ask about an instance (service logs); an error says why there is none.
+  struct Placement {
+    std::string worker_id;
+    std::string worker_name;
+    std::string task_id;  // "<job_name>.instance.<n>", the worker's name of the instance
+  };
+  Result<Placement> placementOf(const std::string& service_id, int64_t n) const;
+
  private:
   struct Worker {
     std::string id;
@@ -80,6 +93,8 @@ class Orchestrator {
     sched::Resources resources;
     Clock::TimePoint last_seen{};
     bool active = false;
+    // When the cluster last asked it for a full report (it heard from it while inactive).
+    Clock::TimePoint report_requested{};
   };
   struct Instance {
     std::string service_id;
@@ -91,7 +106,9 @@ class Orchestrator {
     std::string status_detail;
     std::string publicip;
     double cpu = 0, memory = 0;
-    // Since when the worker's usage reports no longer list it (zero: listed).
+    std::string logs;  // the last lines the worker sent when the instance ended
+    // Since when the worker has not confirmed holding it: set when the instance is sent, and when
+    // a usage report does not list it; cleared by a report or status about it (zero: confirmed).
     Clock::TimePoint missing_since{};
   };
   static std::string key(const std::string& service_id, int64_t n);
@@ -101,6 +118,7 @@ class Orchestrator {
   void onInformation(const std::string& worker_id, const boost::json::object& payload);
   void onJobStatus(const std::string& worker_id, const boost::json::object& payload);
   void onJobResources(const std::string& worker_id, const boost::json::object& payload);
+  void heardFrom(Worker& w, std::string_view suffix);
 
   void place(Instance& inst);
   void sendDelete(const std::string& worker_id, const Instance& inst);
@@ -115,7 +133,8 @@ class Orchestrator {
   Deps deps_;
   OrchestratorOptions options_;
   sched::Scheduler scheduler_{sched::Level::kCluster};
-  std::map<std::string, Worker> workers_;      // by id
+  std::map<std::string, Worker> workers_;  // by id
+  std::map<std::string, std::string> ids_by_name_;
   std::map<std::string, Instance> instances_;  // by key(service_id, n)
   std::string last_resources_;
   Clock::TimePoint last_root_report_{};

@@ -41,46 +41,74 @@ http::Response reply(const Result<bj::value>& r) {
   return r ? http::jsonResponse(200, *r) : http::errorResponse(r.error());
 }
 
+// The registration's account, once the checks passed.
+struct Registered {
+  Orchestrator::WorkerAccount account;
+  std::string host;
+};
+
+Result<Registered> registerFrom(const http::Request& req, Orchestrator& orch,
+                                const WorkerApiConfig& config) {
+  OAK_TRY(checkToken(req, config.worker_token));
+  OAK_ASSIGN_OR_RETURN(auto v, json::parse(req.body));
+  if (!v.is_object()) return makeError(ErrorCode::kUnprocessable, "body: must be a JSON object");
+  auto name = json::getString(v.get_object(), "name").value_or("");
+  if (!validWorkerName(name)) {
+    return makeError(ErrorCode::kUnprocessable,
+                     fmt::format("name: '{}' is not a valid worker name (1-64 letters, "
+                                 "digits, '-', '_', '.')",
+                                 name.substr(0, 64)));
+  }
+  OAK_ASSIGN_OR_RETURN(auto account, orch.registerWorker(name));
+  std::string host = config.mqtt_host.empty() ? hostOf(req.header("host")) : config.mqtt_host;
+  return Registered{std::move(account), std::move(host)};
+}
+
+bj::object registrationAnswer(const Registered& r, const WorkerApiConfig& config) {
+  std::string user = r.account.id;
+  std::string password = r.account.password;
+  if (config.shared_credentials) std::tie(user, password) = *config.shared_credentials;
+  return bj::object{{"worker_id", r.account.id},
+                    {"name", r.account.name},
+                    {"lease_seconds", config.lease.count()},
+                    {"mqtt", bj::object{{"host", r.host},
+                                        {"port", config.mqtt_port},
+                                        {"username", user},
+                                        {"password", password},
+                                        {"client_id", workerClientId(r.account.id)}}}};
+}
+
 }  // namespace
+
+std::string workerClientId(const std::string& worker_id) {
+  return worker_id + "-ne";
+}
+
+std::vector<std::string> workerAclPatterns() {
+  return {"read nodes/%u/#",    "write nodes/%u/information",    "write nodes/%u/heartbeat",
+          "write nodes/%u/job", "write nodes/%u/jobs/resources", "write nodes/%u/logs/reply"};
+}
 
 void addWorkerRoutes(http::Router& r, Orchestrator& orch, BrokerAccounts& broker,
                      WorkerApiConfig config) {
-  r.add(Method::kPost, "/api/v1/workers/register",
-        {"Register a worker (bearer: the cluster's worker token); returns its id and broker "
-         "credentials",
-         "workers", true, "", "", ""},
-        [&orch, &broker, config](const http::Request& req) {
-          return reply([&]() -> Result<bj::value> {
-            OAK_TRY(checkToken(req, config.worker_token));
-            OAK_ASSIGN_OR_RETURN(auto v, json::parse(req.body));
-            if (!v.is_object())
-              return makeError(ErrorCode::kUnprocessable, "body: must be a JSON object");
-            auto name = json::getString(v.get_object(), "name").value_or("");
-            if (!validWorkerName(name)) {
-              return makeError(ErrorCode::kUnprocessable,
-                               fmt::format("name: '{}' is not a valid worker name (1-64 letters, "
-                                           "digits, '-', '_', '.')",
-                                           name.substr(0, 64)));
-            }
-            OAK_ASSIGN_OR_RETURN(auto account, orch.registerWorker(name));
-            std::string user = account.id;
-            std::string password = account.password;
-            if (config.shared_credentials) {
-              std::tie(user, password) = *config.shared_credentials;
-            } else {
-              OAK_TRY(broker.addUser(user, password, "nodes/" + account.id));
-            }
-            std::string host =
-                config.mqtt_host.empty() ? hostOf(req.header("host")) : config.mqtt_host;
-            return bj::object{{"worker_id", account.id},
-                              {"name", name},
-                              {"lease_seconds", config.lease.count()},
-                              {"mqtt", bj::object{{"host", host},
-                                                  {"port", config.mqtt_port},
-                                                  {"username", user},
-                                                  {"password", password}}}};
-          }());
-        });
+  r.addAsync(Method::kPost, "/api/v1/workers/register",
+             {"Register a worker (bearer: the cluster's worker token); returns its id and broker "
+              "credentials once the broker accepts them",
+              "workers", true, "", "", ""},
+             [&orch, &broker, config](const http::Request& req, http::Responder respond) {
+               auto joined = registerFrom(req, orch, config);
+               if (!joined) return respond.send(http::errorResponse(joined.error()));
+               if (config.shared_credentials) {
+                 return respond.send(http::jsonResponse(200, registrationAnswer(*joined, config)));
+               }
+               const auto& a = joined->account;
+               broker.setPassword(
+                   a.id, a.password, workerClientId(a.id), a.created,
+                   [respond, reg = *joined, config](Status s) {
+                     respond.send(s ? http::jsonResponse(200, registrationAnswer(reg, config))
+                                    : http::errorResponse(s.error()));
+                   });
+             });
   r.add(Method::kGet, "/api/v1/resources/workers",
         {"Capacity and capabilities of every worker (bearer: the worker token)", "workers", true,
          "", "", ""},

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cluster/orchestrator.h"
 #include "common/result.h"
@@ -17,9 +18,20 @@ namespace oak::cluster {
 class BrokerAccounts {
  public:
   virtual ~BrokerAccounts() = default;
-  virtual Status addUser(const std::string& user, const std::string& password,
-                         const std::string& topic_prefix) = 0;
+  // Gives `user` this password, creating the account (bound to `client_id`) if it does not exist;
+  // `likely_new` says which is expected. `done` runs on the loop once the broker applied the
+  // change — the registration is answered only then — or with the reason it did not.
+  virtual void setPassword(const std::string& user, const std::string& password,
+                           const std::string& client_id, bool likely_new,
+                           std::function<void(Status)> done) = 0;
 };
+
+// The MQTT client id a worker uses, which its account is bound to.
+std::string workerClientId(const std::string& worker_id);
+
+// What a worker's account may do on the broker (mosquitto ACL patterns, %u = the worker id):
+// publish its reports and log replies, read everything addressed to it.
+std::vector<std::string> workerAclPatterns();
 
 struct WorkerApiConfig {
   std::string worker_token;

@@ -3,6 +3,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +35,15 @@ struct Request {
   std::optional<std::string> queryParam(std::string_view name) const;
 };
 
+struct StreamBody;  // http/stream.h
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   HeaderList headers;
+  // Set for a body written over time instead of `body` (see `streamResponse`).
+  std::shared_ptr<StreamBody> stream = nullptr;
 };
 
 // The token of "Authorization: Bearer <token>"; kUnauthenticated saying what is wrong otherwise.

@@ -38,6 +38,13 @@ bj::object operation(const Route& r) {
                                   {"schema", bj::object{{"type", "string"}}}});
     }
   }
+  for (const auto& q : r.doc.query) {
+    params.push_back(bj::object{{"name", q.name},
+                                {"in", "query"},
+                                {"required", false},
+                                {"description", q.description},
+                                {"schema", bj::object{{"type", q.type}}}});
+  }
   if (!params.empty()) op["parameters"] = std::move(params);
   if (!r.doc.request_schema.empty()) {
     op["requestBody"] =
@@ -53,8 +60,11 @@ bj::object operation(const Route& r) {
     responses["101"] = bj::object{{"description", "switching to the WebSocket protocol"}};
     responses["426"] = error("a plain request without the WebSocket upgrade");
   } else {
-    responses["200"] =
-        bj::object{{"description", "success"}, {"content", jsonContent(r.doc.response_schema)}};
+    auto content = jsonContent(r.doc.response_schema);
+    if (!r.doc.stream_content_type.empty()) {
+      content[r.doc.stream_content_type] = bj::object{{"schema", bj::object{{"type", "string"}}}};
+    }
+    responses["200"] = bj::object{{"description", "success"}, {"content", std::move(content)}};
   }
   responses["400"] = error("malformed request");
   if (r.doc.authenticated) {

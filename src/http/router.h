@@ -28,6 +28,12 @@ class Responder {
 using SyncHandler = std::function<Response(const Request&)>;
 using AsyncHandler = std::function<void(const Request&, Responder)>;
 
+struct QueryParamDoc {
+  std::string name;
+  std::string type;  // JSON Schema type: string, integer, boolean
+  std::string description;
+};
+
 // What the OpenAPI document says about a route.
 struct RouteDoc {
   std::string summary;
@@ -36,6 +42,9 @@ struct RouteDoc {
   std::string role;             // role required besides authentication, if any
   std::string request_schema;   // name of a request body schema, empty if no body
   std::string response_schema;  // name of the success response schema, empty for a generic object
+  std::vector<QueryParamDoc> query = {};
+  // Set when the route may answer with a streamed body of this type instead (see stream.h).
+  std::string stream_content_type = {};
 };
 
 struct Route {

@@ -20,6 +20,7 @@
 #include <list>
 #include <optional>
 
+#include "http/stream_session.h"
 #include "http/websocket_upgrade.h"
 
 namespace oak::http {
@@ -38,6 +39,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   std::list<beast::tcp_stream*> connections;  // for stop(); entries removed by their sessions
   std::list<std::shared_ptr<detail::WebSocketChannel>> websockets;  // likewise
+  std::list<std::shared_ptr<detail::ChunkedStream>> streams;        // likewise
   bool stopping = false;
 
   Impl(asio::io_context& ctx, ServerOptions opts, const Router& r)
@@ -49,12 +51,17 @@ namespace {
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using BeastResponse = bhttp::response<bhttp::string_body>;
 
-BeastResponse toBeast(Response r, unsigned version, bool keep_alive, bool head) {
-  BeastResponse out{static_cast<bhttp::status>(r.status), version};
+template <class Message>
+void setHeaders(Message& out, const Response& r) {
   out.set(bhttp::field::server, "oakestra");
   out.set(bhttp::field::access_control_allow_origin, "*");
   if (!r.content_type.empty()) out.set(bhttp::field::content_type, r.content_type);
   for (auto& [k, v] : r.headers) out.set(k, v);
+}
+
+BeastResponse toBeast(Response r, unsigned version, bool keep_alive, bool head) {
+  BeastResponse out{static_cast<bhttp::status>(r.status), version};
+  setHeaders(out, r);
   out.keep_alive(keep_alive);
   size_t n = r.body.size();
   if (!head) out.body() = std::move(r.body);
@@ -125,6 +132,19 @@ asio::awaitable<void> serveWebSocket(std::shared_ptr<HttpServer::Impl> srv,
   co_await detail::serveUpgrade(std::move(stream), std::move(upgrade), std::move(channel),
                                 srv->options.idle_timeout);
   srv->websockets.erase(self);
+}
+
+// Runs a streamed response to its end, known to stop() meanwhile.
+asio::awaitable<void> serveStream(std::shared_ptr<HttpServer::Impl> srv, beast::tcp_stream& stream,
+                                  Response res, unsigned version, bool head_only) {
+  auto body = std::move(res.stream);
+  auto writer = std::make_shared<detail::ChunkedStream>(srv->io.get_executor(), body->options);
+  auto self = srv->streams.insert(srv->streams.end(), writer);
+  if (srv->stopping) writer->abort(std::string(kStopping));
+  detail::StreamHead head{static_cast<bhttp::status>(res.status), version};
+  setHeaders(head, res);
+  co_await writer->run(stream, std::move(head), head_only, body->start);
+  srv->streams.erase(self);
 }
 
 asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket socket) {
@@ -212,6 +232,10 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> srv, tcp::socket
       co_await serveWebSocket(srv, std::move(stream), std::move(msg), std::move(upgraded));
       co_return;
     }
+    if (res.stream) {
+      co_await serveStream(srv, stream, std::move(res), msg.version(), req.method == Method::kHead);
+      break;
+    }
     bool keep_alive = msg.keep_alive() && !srv->stopping;
     spdlog::debug("{} {} {} {}us", methodName(req.method), req.path, res.status,
                   std::chrono::duration_cast<std::chrono::microseconds>(
@@ -287,6 +311,7 @@ void HttpServer::stop() {
   for (auto& ws : impl_->websockets) {
     ws->closeWith(beast::websocket::close_code::going_away, std::string(kStopping));
   }
+  for (auto& s : impl_->streams) s->abort(std::string(kStopping));
 }
 
 }  // namespace oak::http

@@ -32,14 +32,49 @@ Result<std::string> requireString(const bj::object& o, std::string_view key,
   return *s;
 }
 
+Result<std::string> requireRequestId(const bj::object& o, std::string_view where) {
+  auto id = json::getString(o, "request_id");
+  if (!id || id->empty() || id->size() > 128) {
+    return bad(fmt::format("{}.request_id: required string of 1-128 characters", where));
+  }
+  return *id;
+}
+
 }  // namespace
 
+std::string lastBytes(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t start = text.size() - max;
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  return std::string(text.substr(start));
+}
+
+bool validLogStream(std::string_view stream) {
+  return stream == "stdout" || stream == "stderr" || stream == "all";
+}
+
+bj::object toJson(const LogLine& l) {
+  return bj::object{{"time", l.time}, {"stream", l.stream}, {"line", l.line}};
+}
+
+Result<LogLine> logLineFromJson(const bj::value& v) {
+  if (!v.is_object()) return bad("line: not an object");
+  const auto& o = v.get_object();
+  LogLine l;
+  OAK_ASSIGN_OR_RETURN(l.line, requireString(o, "line", "line"));
+  l.time = json::getString(o, "time").value_or("");
+  l.stream = json::getString(o, "stream").value_or("");
+  return l;
+}
+
 bj::object toJson(const InstanceState& s) {
-  return bj::object{{"service_id", s.service_id}, {"instance_number", s.instance_number},
-                    {"status", s.status},         {"status_detail", s.status_detail},
-                    {"worker_id", s.worker_id},   {"worker_name", s.worker_name},
-                    {"publicip", s.publicip},     {"cpu", s.cpu},
-                    {"memory", s.memory}};
+  bj::object o{{"service_id", s.service_id}, {"instance_number", s.instance_number},
+               {"status", s.status},         {"status_detail", s.status_detail},
+               {"worker_id", s.worker_id},   {"worker_name", s.worker_name},
+               {"publicip", s.publicip},     {"cpu", s.cpu},
+               {"memory", s.memory}};
+  if (!s.logs.empty()) o["logs"] = s.logs;
+  return o;
 }
 
 Result<InstanceState> instanceStateFromJson(const bj::object& o) {
@@ -55,6 +90,7 @@ Result<InstanceState> instanceStateFromJson(const bj::object& o) {
   s.publicip = json::getString(o, "publicip").value_or("");
   s.cpu = number(o, "cpu");
   s.memory = number(o, "memory");
+  s.logs = lastBytes(json::getString(o, "logs").value_or(""), kMaxInstanceLogsBytes);
   return s;
 }
 
@@ -98,6 +134,28 @@ std::string encodeError(const std::string& message) {
   return withType("error", bj::object{{"message", message}});
 }
 
+std::string encodeLogsRequest(const LogsRequest& r) {
+  return withType("logs_request", bj::object{{"request_id", r.request_id},
+                                             {"service_id", r.service_id},
+                                             {"instance_number", r.instance_number},
+                                             {"stream", r.stream},
+                                             {"tail", r.tail},
+                                             {"follow", r.follow}});
+}
+
+std::string encodeLogsCancel(const std::string& request_id) {
+  return withType("logs_cancel", bj::object{{"request_id", request_id}});
+}
+
+std::string encodeLogsChunk(const LogsChunk& c) {
+  bj::array lines;
+  lines.reserve(c.lines.size());
+  for (const auto& l : c.lines) lines.push_back(toJson(l));
+  bj::object o{{"request_id", c.request_id}, {"lines", std::move(lines)}, {"done", c.done}};
+  if (!c.error.empty()) o["error"] = c.error;
+  return withType("logs_chunk", std::move(o));
+}
+
 Result<Envelope> decode(std::string_view text) {
   OAK_ASSIGN_OR_RETURN(auto v, json::parse(text));
   if (!v.is_object()) return bad("message: not a JSON object");
@@ -137,6 +195,47 @@ Result<Undeploy> undeployFrom(const Envelope& e) {
   if (!n || *n < -1) return bad("undeploy.instance_number: required integer >= -1");
   u.instance_number = *n;
   return u;
+}
+
+Result<LogsRequest> logsRequestFrom(const Envelope& e) {
+  LogsRequest r;
+  OAK_ASSIGN_OR_RETURN(r.request_id, requireRequestId(e.body, "logs_request"));
+  OAK_ASSIGN_OR_RETURN(r.service_id, requireString(e.body, "service_id", "logs_request"));
+  auto n = json::getInt(e.body, "instance_number");
+  if (!n || *n < 0) return bad("logs_request.instance_number: required non-negative integer");
+  r.instance_number = *n;
+  r.stream = json::getString(e.body, "stream").value_or("all");
+  if (!validLogStream(r.stream)) return bad("logs_request.stream: must be stdout, stderr or all");
+  r.tail = json::getInt(e.body, "tail").value_or(100);
+  if (r.tail < 1 || r.tail > kMaxLogsTail) {
+    return bad(fmt::format("logs_request.tail: must be 1 to {}", kMaxLogsTail));
+  }
+  if (auto it = e.body.find("follow"); it != e.body.end()) {
+    if (!it->value().is_bool()) return bad("logs_request.follow: must be a boolean");
+    r.follow = it->value().get_bool();
+  }
+  return r;
+}
+
+Result<std::string> logsCancelFrom(const Envelope& e) {
+  return requireRequestId(e.body, "logs_cancel");
+}
+
+Result<LogsChunk> logsChunkFrom(const Envelope& e) {
+  LogsChunk c;
+  OAK_ASSIGN_OR_RETURN(c.request_id, requireRequestId(e.body, "logs_chunk"));
+  if (const auto* lines = json::findArray(e.body, "lines")) {
+    c.lines.reserve(lines->size());
+    for (size_t i = 0; i < lines->size(); ++i) {
+      auto l = logLineFromJson((*lines)[i]);
+      if (!l) return bad(fmt::format("logs_chunk.lines[{}]: {}", i, l.error().message));
+      c.lines.push_back(std::move(*l));
+    }
+  }
+  c.error = json::getString(e.body, "error").value_or("");
+  auto done = e.body.find("done");
+  c.done = !c.error.empty() || (done != e.body.end() && done->value() == true);
+  return c;
 }
 
 }  // namespace oak::link

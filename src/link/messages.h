@@ -5,14 +5,17 @@
 //
 //   cluster → root: hello (first message: name, location, resources, the cluster's instances for
 //                   reconciliation), resources (on change), heartbeat (slow, when idle),
-//                   instance_status (every status change of an instance)
+//                   instance_status (every status change of an instance), logs_chunk (lines for
+//                   a logs_request; the last one says done)
 //   root → cluster: welcome (the cluster's id), deploy (service document + instance number),
-//                   undeploy (service id + instance number, -1 = all), error (then close)
+//                   undeploy (service id + instance number, -1 = all), error (then close),
+//                   logs_request (an instance's log lines, once or followed), logs_cancel
 
 #include <boost/json/object.hpp>
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -30,7 +33,14 @@ struct InstanceState {
   std::string publicip;
   double cpu = 0;
   double memory = 0;
+  // The last lines of an instance that ended (DEAD, FAILED, COMPLETED), at most
+  // kMaxInstanceLogsBytes; "" when the worker sent none.
+  std::string logs = {};
 };
+
+inline constexpr size_t kMaxInstanceLogsBytes = 4096;
+// The last `max` bytes of `text`, starting at a UTF-8 character.
+std::string lastBytes(std::string_view text, size_t max);
 
 struct Hello {
   std::string name;
@@ -50,6 +60,36 @@ struct Undeploy {
   int64_t instance_number = -1;  // -1: every instance
 };
 
+// Service logs: the root asks for an instance's lines, the cluster relays its worker's answers.
+inline constexpr int64_t kMaxLogsTail = 10000;
+bool validLogStream(std::string_view stream);  // stdout, stderr or all
+
+struct LogLine {
+  std::string time;    // RFC 3339 with nanoseconds, as the worker wrote it
+  std::string stream;  // stdout or stderr
+  std::string line;
+};
+
+struct LogsRequest {
+  std::string request_id;  // unique per root process
+  std::string service_id;
+  int64_t instance_number = 0;
+  std::string stream = "all";
+  int64_t tail = 100;  // 1 .. kMaxLogsTail
+  bool follow = false;
+};
+
+// Several per request; the last has `done` (a follow sends done only when it ends).
+struct LogsChunk {
+  std::string request_id;
+  std::vector<LogLine> lines;
+  bool done = false;
+  std::string error;  // set when the request failed; then `done` too
+};
+
+boost::json::object toJson(const LogLine& l);
+Result<LogLine> logLineFromJson(const boost::json::value& v);
+
 boost::json::object toJson(const InstanceState& s);
 Result<InstanceState> instanceStateFromJson(const boost::json::object& o);
 
@@ -61,6 +101,9 @@ std::string encodeWelcome(const std::string& cluster_id);
 std::string encodeDeploy(const Deploy& d);
 std::string encodeUndeploy(const Undeploy& u);
 std::string encodeError(const std::string& message);
+std::string encodeLogsRequest(const LogsRequest& r);
+std::string encodeLogsCancel(const std::string& request_id);
+std::string encodeLogsChunk(const LogsChunk& c);
 
 // A decoded message: `type` plus the object; typed accessors validate the fields.
 struct Envelope {
@@ -71,5 +114,9 @@ Result<Envelope> decode(std::string_view text);
 Result<Hello> helloFrom(const Envelope& e);
 Result<Deploy> deployFrom(const Envelope& e);
 Result<Undeploy> undeployFrom(const Envelope& e);
+Result<LogsRequest> logsRequestFrom(const Envelope& e);
+// The request id of a logs_cancel.
+Result<std::string> logsCancelFrom(const Envelope& e);
+Result<LogsChunk> logsChunkFrom(const Envelope& e);
 
 }  // namespace oak::link

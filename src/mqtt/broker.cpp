@@ -1,14 +1,13 @@
 #include "mqtt/broker.h"
 
 #include <pwd.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "common/files.h"
@@ -20,7 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kStopGrace = std::chrono::seconds(5);
-constexpr auto kPasswdTimeout = std::chrono::seconds(10);
 constexpr auto kProbeTimeout = std::chrono::milliseconds(1000);
 constexpr auto kProbeInterval = std::chrono::milliseconds(20);
 constexpr size_t kTailBytes = 2000;
@@ -44,19 +42,20 @@ std::string outputPath(const BrokerOptions& o) {
 
 }  // namespace
 
-MosquittoBroker::MosquittoBroker(Options options) : options_(std::move(options)) {}
+MosquittoBroker::MosquittoBroker(Options options, std::string plugin)
+    : options_(std::move(options)), plugin_(std::move(plugin)) {}
 
 MosquittoBroker::~MosquittoBroker() {
   stop();
 }
 
-Result<std::unique_ptr<MosquittoBroker>> MosquittoBroker::start(Options options) {
+Result<std::unique_ptr<MosquittoBroker>> MosquittoBroker::start(
+    Options options, const std::vector<dynsec::Account>& accounts) {
   OAK_TRY(validateBrokerOptions(options));
+  OAK_ASSIGN_OR_RETURN(std::string plugin, findDynsecPlugin(options));
   OAK_TRY(files::ensureDirectory(options.data_dir, 0700));
-  std::unique_ptr<MosquittoBroker> broker(new MosquittoBroker(std::move(options)));
-  const Options& o = broker->options_;
-  OAK_ASSIGN_OR_RETURN(std::string line, broker->hashPassword(o.admin_username, o.admin_password));
-  broker->users_[o.admin_username] = BrokerUser{std::move(line), ""};
+  std::unique_ptr<MosquittoBroker> broker(new MosquittoBroker(std::move(options), plugin));
+  OAK_TRY(broker->syncAccounts(accounts));
   OAK_TRY(broker->launch());
   return broker;
 }
@@ -65,34 +64,31 @@ std::string MosquittoBroker::logFile() const {
   return logPath(options_);
 }
 
-Status MosquittoBroker::addUser(const std::string& username, const std::string& password,
-                                const std::string& topic_prefix) {
-  OAK_TRY(validateUsername(username));
-  OAK_TRY(validatePassword(password));
-  OAK_TRY(validateTopicPrefix(topic_prefix));
-  if (username == options_.admin_username) {
-    return makeError(ErrorCode::kConflict, "username: '" + username + "' is the cluster's account");
+Status MosquittoBroker::syncAccounts(const std::vector<dynsec::Account>& accounts) {
+  for (const auto& a : accounts) {
+    OAK_TRY(validateUsername(a.username));
+    OAK_TRY(validatePassword(a.password));
+    if (a.username == options_.admin_username) {
+      return makeError(ErrorCode::kConflict,
+                       "username: '" + a.username + "' is the cluster's account");
+    }
   }
-  OAK_ASSIGN_OR_RETURN(std::string line, hashPassword(username, password));
-  users_[username] = BrokerUser{std::move(line), topic_prefix};
-  OAK_TRY(writeFiles());
-  return reload();
-}
-
-Status MosquittoBroker::removeUser(const std::string& username) {
-  if (username == options_.admin_username) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "username: the cluster's account cannot be removed");
+  const std::string path = dynsecPath(options_);
+  std::optional<std::string> existing;
+  if (files::exists(path)) {
+    OAK_ASSIGN_OR_RETURN(existing, files::read(path));
   }
-  if (users_.erase(username) == 0) {
-    return makeError(ErrorCode::kNotFound, "username: no MQTT user '" + username + "'");
+  dynsec::Account admin{options_.admin_username, options_.admin_password, ""};
+  auto content = dynsec::syncConfig(existing, admin, accounts, &sync_);
+  if (!content && existing) {
+    // The file is the cluster's: an unreadable one is rebuilt from the accounts.
+    spdlog::warn("mqtt broker: {}; writing it anew", content.error().message);
+    content = dynsec::syncConfig(std::nullopt, admin, accounts, &sync_);
   }
-  OAK_TRY(writeFiles());
-  return reload();
-}
-
-bool MosquittoBroker::hasUser(const std::string& username) const {
-  return users_.count(username) > 0;
+  if (!content) return content.error();
+  spdlog::info("mqtt broker: {} accounts ({} kept, {} created, {} changed, {} deleted)",
+               accounts.size() + 1, sync_.kept, sync_.created, sync_.updated, sync_.removed);
+  return files::writeAtomic(path, *content, 0600);
 }
 
 Status MosquittoBroker::stop() {
@@ -164,45 +160,9 @@ Status MosquittoBroker::waitReady() {
 
 Status MosquittoBroker::writeFiles() {
   OAK_TRY(files::ensureDirectory(options_.data_dir, 0700));
-  OAK_TRY(files::writeAtomic(passwordPath(options_), renderPasswordFile(users_), 0600));
-  OAK_TRY(files::writeAtomic(aclPath(options_), renderAcl(users_), 0600));
-  return files::writeAtomic(configPath(options_), renderBrokerConfig(options_, currentAccount()),
-                            0600);
-}
-
-Status MosquittoBroker::reload() {
-  if (stopped_) return {};  // the files are read at the next start
-  if (!running()) {
-    return makeError(ErrorCode::kUnavailable,
-                     fmt::format("mosquitto is not running ({}); the change applies at restart",
-                                 detail::describeExit(last_status_)));
-  }
-  if (::kill(pid_, SIGHUP) != 0) {
-    return makeError(ErrorCode::kInternal, "cannot signal mosquitto to reload its files");
-  }
-  return {};
-}
-
-// mosquitto_passwd owns the hash format; the password goes through its stdin (twice, as it asks
-// for a confirmation) so that it never shows up in a process list.
-Result<std::string> MosquittoBroker::hashPassword(const std::string& username,
-                                                  const std::string& password) {
-  const std::string scratch = options_.data_dir + "/passwd.scratch";
-  std::remove(scratch.c_str());
-  auto run = detail::runCommand({options_.passwd_binary, "-c", scratch, username},
-                                password + "\n" + password + "\n", kPasswdTimeout);
-  auto content = files::read(scratch);
-  std::remove(scratch.c_str());
-  if (!run) return run.error();
-  if (run->exit_code != 0 || !content) {
-    return makeError(ErrorCode::kInternal, fmt::format("mosquitto_passwd failed (exit code {}): {}",
-                                                       run->exit_code, run->output));
-  }
-  std::string line = content->substr(0, content->find('\n'));
-  if (line.rfind(username + ":", 0) != 0) {
-    return makeError(ErrorCode::kInternal, "mosquitto_passwd wrote an unexpected entry");
-  }
-  return line;
+  OAK_TRY(files::writeAtomic(aclPath(options_), renderAcl(options_), 0600));
+  return files::writeAtomic(configPath(options_),
+                            renderBrokerConfig(options_, plugin_, currentAccount()), 0600);
 }
 
 std::string MosquittoBroker::logTail() const {

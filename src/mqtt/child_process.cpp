@@ -1,9 +1,9 @@
 #include "mqtt/child_process.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -29,13 +28,12 @@ Error sysError(const std::string& what) {
 }
 
 // Everything the child does between fork and exec is async-signal-safe (the parent has threads).
-[[noreturn]] void execChild(char* const* argv, int in_fd, int out_fd, pid_t parent,
-                            bool die_with_parent) {
-  if (die_with_parent) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(126);
-  }
+[[noreturn]] void execChild(char* const* argv, int in_fd, int out_fd, pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(126);
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(126);
+  // What the child writes (the broker's account file holds password hashes) stays private.
+  ::umask(077);
   // Inherited descriptors (listening sockets of the parent) must not leak into the child.
   if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
     for (int fd = 3; fd < 1024; ++fd) ::close(fd);
@@ -44,8 +42,7 @@ Error sysError(const std::string& what) {
   ::_exit(127);
 }
 
-Result<pid_t> forkExec(const std::vector<std::string>& args, int in_fd, int out_fd,
-                       bool die_with_parent) {
+Result<pid_t> forkExec(const std::vector<std::string>& args, int in_fd, int out_fd) {
   if (args.empty() || args[0].empty() || args[0][0] != '/') {
     return makeError(ErrorCode::kInvalidArgument, "binary: must be an absolute path");
   }
@@ -57,7 +54,7 @@ Result<pid_t> forkExec(const std::vector<std::string>& args, int in_fd, int out_
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return sysError("fork");
-  if (pid == 0) execChild(argv.data(), in_fd, out_fd, parent, die_with_parent);
+  if (pid == 0) execChild(argv.data(), in_fd, out_fd, parent);
   return pid;
 }
 
@@ -78,7 +75,7 @@ Result<pid_t> spawnDaemon(const std::vector<std::string>& argv, const std::strin
   if (!in.valid()) return sysError("cannot open /dev/null");
   UniqueFd out(::open(output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!out.valid()) return sysError("cannot open " + output_file);
-  return forkExec(argv, in.get(), out.get(), true);
+  return forkExec(argv, in.get(), out.get());
 }
 
 std::optional<int> reapIfExited(pid_t pid) {
@@ -106,56 +103,6 @@ std::string describeExit(int st) {
   if (WIFEXITED(st)) return fmt::format("exit code {}", WEXITSTATUS(st));
   if (WIFSIGNALED(st)) return fmt::format("signal {}", WTERMSIG(st));
   return "unknown status";
-}
-
-Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::string_view input,
-                                 std::chrono::milliseconds timeout) {
-  std::array<int, 2> in{-1, -1};
-  std::array<int, 2> out{-1, -1};
-  if (::pipe2(in.data(), O_CLOEXEC) != 0) return sysError("pipe");
-  UniqueFd in_r(in[0]);
-  UniqueFd in_w(in[1]);
-  if (::pipe2(out.data(), O_CLOEXEC) != 0) return sysError("pipe");
-  UniqueFd out_r(out[0]);
-  UniqueFd out_w(out[1]);
-  OAK_ASSIGN_OR_RETURN(pid_t pid, forkExec(argv, in_r.get(), out_w.get(), false));
-  in_r.reset();
-  out_w.reset();
-
-  // Input is small (well below a pipe buffer), so writing it all first cannot deadlock.
-  size_t off = 0;
-  while (off < input.size()) {
-    ssize_t n = ::write(in_w.get(), input.data() + off, input.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the helper stopped reading; its exit code tells why
-    off += static_cast<size_t>(n);
-  }
-  in_w.reset();
-
-  CommandOutput result;
-  auto deadline = Clock::now() + timeout;
-  std::array<char, 4096> buf{};
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{out_r.get(), POLLIN, 0};
-    int pr = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) break;
-    ssize_t n = ::read(out_r.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    result.output.append(buf.data(), static_cast<size_t>(n));
-  }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  auto status = waitExit(pid, std::max(left, std::chrono::milliseconds(0)));
-  if (!status) {
-    terminate(pid, std::chrono::milliseconds(0));
-    return makeError(ErrorCode::kUnavailable,
-                     fmt::format("{} did not finish within {} ms", argv[0], timeout.count()));
-  }
-  result.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
-  return result;
 }
 
 }  // namespace oak::mqtt::detail

@@ -1,13 +1,12 @@
 #pragma once
-// Just enough process control for the broker: start a daemon with its output in a file, run a
-// short helper with input on stdin, and stop or reap children with bounded waits.
+// Just enough process control for the broker: start a daemon with its output in a file, and stop
+// or reap children with bounded waits.
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -28,14 +27,5 @@ int terminate(pid_t pid, std::chrono::milliseconds grace);
 
 // "exit code 1" / "signal 9" for a wait status.
 std::string describeExit(int wait_status);
-
-struct CommandOutput {
-  int exit_code = -1;  // -1 when killed by a signal
-  std::string output;  // stdout and stderr, interleaved
-};
-
-// Runs a short helper, feeding `input` on stdin; kills it after `timeout`.
-Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::string_view input,
-                                 std::chrono::milliseconds timeout);
 
 }  // namespace oak::mqtt::detail

@@ -138,6 +138,7 @@ struct MosquittoClient::Impl : std::enable_shared_from_this<Impl> {
   std::deque<Pending> queue;
   uint64_t dropped = 0;
   uint64_t auth_failures = 0;
+  uint64_t auth_streak = 0;  // refusals since the last success or credential change
   uint64_t attempts = 0;
   std::function<void(const Message&)> on_message;
   std::function<void(bool)> on_connection;
@@ -149,20 +150,25 @@ struct MosquittoClient::Impl : std::enable_shared_from_this<Impl> {
           ErrorCode::kInvalidArgument,
           fmt::format("client_id: rejected by libmosquitto ({})", std::strerror(errno)));
     }
-    if (!opts.username.empty()) {
-      const char* pw = opts.password.empty() ? nullptr : opts.password.c_str();
-      int rc = mosquitto_username_pw_set(mosq, opts.username.c_str(), pw);
-      if (rc != MOSQ_ERR_SUCCESS) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         fmt::format("username: {}", mosquitto_strerror(rc)));
-      }
-    }
+    OAK_TRY(applyCredentials());
+    if (opts.tcp_nodelay) mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_callback_set(mosq, &Impl::onConnectThunk);
     mosquitto_disconnect_callback_set(mosq, &Impl::onDisconnectThunk);
     mosquitto_message_callback_set(mosq, &Impl::onMessageThunk);
     mosquitto_log_callback_set(mosq, [](mosquitto*, void*, int, const char* line) {
       spdlog::trace("libmosquitto: {}", line);
     });
+    return {};
+  }
+
+  Status applyCredentials() {
+    const char* user = opts.username.empty() ? nullptr : opts.username.c_str();
+    const char* pw = opts.password.empty() ? nullptr : opts.password.c_str();
+    int rc = mosquitto_username_pw_set(mosq, user, pw);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       fmt::format("username: {}", mosquitto_strerror(rc)));
+    }
     return {};
   }
 
@@ -388,7 +394,10 @@ struct MosquittoClient::Impl : std::enable_shared_from_this<Impl> {
   void onConnect(int rc) {
     if (rc != 0) {
       bool auth = rc == 4 || rc == 5;
-      if (auth) ++auth_failures;
+      if (auth) {
+        ++auth_failures;
+        ++auth_streak;
+      }
       spdlog::error("mqtt: broker {} refused the connection{}: {}{}; retrying in {} ms", endpoint,
                     opts.username.empty() ? " (anonymous)" : " of user '" + opts.username + "'",
                     connackReason(rc), auth ? " (check the MQTT credentials)" : "",
@@ -398,6 +407,7 @@ struct MosquittoClient::Impl : std::enable_shared_from_this<Impl> {
     }
     is_connected = true;
     failing = false;
+    auth_streak = 0;
     backoff = opts.reconnect_min;
     spdlog::info("mqtt: connected to {}{}", endpoint, as_user);
     for (const auto& [pattern, qos] : subscriptions) {
@@ -540,6 +550,30 @@ uint64_t MosquittoClient::droppedMessages() const {
 
 uint64_t MosquittoClient::authFailures() const {
   return impl_->auth_failures;
+}
+
+uint64_t MosquittoClient::consecutiveAuthFailures() const {
+  return impl_->auth_streak;
+}
+
+Status MosquittoClient::setCredentials(const std::string& username, const std::string& password) {
+  Impl& s = *impl_;
+  if (s.stopping) return {};
+  if (username.empty() && !password.empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "password: given without username");
+  }
+  s.opts.username = username;
+  s.opts.password = password;
+  s.as_user = username.empty() ? "" : fmt::format(" as '{}'", username);
+  OAK_TRY(s.applyCredentials());
+  s.auth_streak = 0;
+  s.backoff = s.opts.reconnect_min;
+  if (s.reconnect_pending) {
+    s.reconnect_timer.cancel();
+    s.reconnect_pending = false;
+    s.attempt();
+  }
+  return {};
 }
 
 size_t MosquittoClient::queuedMessages() const {

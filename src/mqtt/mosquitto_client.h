@@ -33,6 +33,9 @@ struct ClientOptions {
   std::chrono::milliseconds reconnect_min{500};
   std::chrono::milliseconds reconnect_max{30'000};
   size_t max_queued = 1000;  // offline publish queue
+  // Sends small packets at once instead of waiting for the ACK of the previous ones (Nagle):
+  // for request/response traffic such as account commands.
+  bool tcp_nodelay = false;
 };
 
 class MosquittoClient final : public MessageBus {
@@ -53,6 +56,11 @@ class MosquittoClient final : public MessageBus {
   uint64_t droppedMessages() const;
   // Connection attempts the broker refused for bad credentials or missing authorization.
   uint64_t authFailures() const;
+  // Such refusals since the last successful connect (or credential change).
+  uint64_t consecutiveAuthFailures() const;
+  // New credentials for the next attempts; when the client is waiting to reconnect it tries at
+  // once, with the backoff reset. A live connection is kept.
+  Status setCredentials(const std::string& username, const std::string& password);
   // Publishes waiting for the next connect.
   size_t queuedMessages() const;
   // TCP connection attempts so far (for diagnostics).

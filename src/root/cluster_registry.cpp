@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/object_id.h"
 #include "root/accounts.h"
+#include "root/log_requests.h"
 
 namespace oak::root {
 
@@ -112,6 +113,10 @@ void ClusterRegistry::onMessage(uint64_t key, std::string_view text) {
   } else if (env->type == "instance_status") {
     auto state = link::instanceStateFromJson(env->body);
     result = state ? applyInstanceState(s.cluster_id, *state) : Status(state.error());
+  } else if (env->type == "logs_chunk") {
+    auto chunk = link::logsChunkFrom(*env);
+    if (chunk && ctx_.logs) ctx_.logs->onChunk(s.cluster_id, *chunk);
+    if (!chunk) result = chunk.error();
   } else {
     result =
         makeError(ErrorCode::kInvalidArgument, fmt::format("unknown message type '{}'", env->type));
@@ -133,6 +138,7 @@ void ClusterRegistry::onClose(uint64_t key) {
   sessions_.erase(it);
   if (id.empty()) return;
   spdlog::info("cluster {} disconnected", id);
+  if (ctx_.logs) ctx_.logs->onClusterGone(id);
   if (auto doc = ctx_.store.get(coll::kClusters, id); doc && *doc) {
     (**doc)["connected"] = false;
     store::WriteBatch batch;
@@ -160,6 +166,8 @@ Status ClusterRegistry::onHello(Session& s, const link::Envelope& e) {
                    s.remote_address);
       other->channel->close("replaced by a newer connection of the same cluster");
       other->cluster_id.clear();
+      // What was asked over the old connection is answered over none.
+      if (ctx_.logs) ctx_.logs->onClusterGone(id);
     }
   } else {
     id = newObjectId();
@@ -230,6 +238,8 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
   (*instance)["publicip"] = st.publicip;
   (*instance)["cpu"] = st.cpu;
   (*instance)["memory"] = st.memory;
+  // The last lines of an ended instance; kept until the cluster sends newer ones.
+  if (!st.logs.empty()) (*instance)["logs"] = link::lastBytes(st.logs, link::kMaxInstanceLogsBytes);
   (*service)["status"] = st.status;
   (*service)["status_detail"] = st.status_detail;
   store::WriteBatch batch;
@@ -276,8 +286,16 @@ void ClusterRegistry::deploy(const std::string& cluster_id, const bj::object& se
   }
 }
 
+bool ClusterRegistry::send(const std::string& cluster_id, std::string text) {
+  Session* s = sessionOf(cluster_id);
+  if (s == nullptr) return false;
+  s->channel->send(std::move(text));
+  return true;
+}
+
 void ClusterRegistry::undeploy(const std::string& cluster_id, const std::string& service_id,
                                int64_t instance_number) {
+  if (ctx_.logs) ctx_.logs->onUndeployed(cluster_id, service_id, instance_number);
   if (Session* s = sessionOf(cluster_id)) {
     s->channel->send(link::encodeUndeploy({service_id, instance_number}));
   }

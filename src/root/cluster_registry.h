@@ -43,6 +43,8 @@ class ClusterRegistry {
   void undeploy(const std::string& cluster_id, const std::string& service_id,
                 int64_t instance_number);
   bool connected(const std::string& cluster_id) const;
+  // Sends a link message to the cluster; false when it is not connected.
+  bool send(const std::string& cluster_id, std::string text);
 
   // Applies an instance report to the service document.
   Status applyInstanceState(const std::string& cluster_id, const link::InstanceState& s);

@@ -14,6 +14,7 @@ class Accounts;
 class Applications;
 class ServiceAddresses;
 class ClusterRegistry;
+class LogRequests;
 
 struct RootContext {
   store::Store& store;
@@ -27,6 +28,7 @@ struct RootContext {
   Applications* applications = nullptr;
   ServiceAddresses* addresses = nullptr;
   ClusterRegistry* clusters = nullptr;
+  LogRequests* logs = nullptr;
 };
 
 // Collection names in the store.

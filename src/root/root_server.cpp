@@ -12,6 +12,7 @@
 #include "root/api/routes.h"
 #include "root/applications.h"
 #include "root/cluster_registry.h"
+#include "root/log_requests.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
 #include "store/sqlite_store.h"
@@ -27,8 +28,10 @@ struct RootServer::Impl {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Applications> applications;
   std::unique_ptr<ClusterRegistry> clusters;
+  std::shared_ptr<LogRequests> logs;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<EventLoop::Periodic> ticker;
 };
 
 RootServer::RootServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -68,6 +71,11 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   impl->applications = std::make_unique<Applications>(ctx, *impl->scheduler);
   impl->clusters = std::make_unique<ClusterRegistry>(ctx);
   ctx.clusters = impl->clusters.get();
+  impl->logs = std::make_shared<LogRequests>(
+      *deps.clock, [clusters = impl->clusters.get()](const std::string& id, std::string text) {
+        return clusters->send(id, std::move(text));
+      });
+  ctx.logs = impl->logs.get();
   ctx.accounts = impl->accounts.get();
   ctx.addresses = impl->addresses.get();
   ctx.applications = impl->applications.get();
@@ -79,6 +87,7 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addOrganizationRoutes(r, ctx);
   api::addApplicationRoutes(r, ctx);
   api::addServiceRoutes(r, ctx);
+  api::addLogRoutes(r, ctx);
   api::addClusterRoutes(r, ctx);
   api::addClusterAdminRoutes(r, ctx);
   api::addClusterLinkRoute(r, ctx);
@@ -90,6 +99,7 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   http_opts.port = listen.second;
   http_opts.max_body_bytes = options.max_body_bytes;
   OAK_ASSIGN_OR_RETURN(impl->server, http::HttpServer::start(loop, http_opts, r));
+  impl->ticker = loop.every(std::chrono::seconds(1), [logs = impl->logs.get()] { logs->tick(); });
   return std::unique_ptr<RootServer>(new RootServer(std::move(impl)));
 }
 
@@ -98,6 +108,7 @@ uint16_t RootServer::port() const {
 }
 
 void RootServer::stop() {
+  impl_->ticker.reset();
   impl_->server->stop();
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "containerd_daemon.h"
 #include "process.h"
 #include "temp_dir.h"
 #include "worker/runtime/containerd/client.h"
@@ -28,75 +29,19 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// The containerd binary on PATH (or the usual places), if installed.
-std::optional<std::string> findContainerd() {
-  const char* env = std::getenv("PATH");
-  std::stringstream path(std::string(env ? env : "") + ":/usr/bin:/usr/sbin:/usr/local/bin");
-  for (std::string dir; std::getline(path, dir, ':');) {
-    if (dir.empty()) continue;
-    auto candidate = std::filesystem::path(dir) / "containerd";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return std::nullopt;
-}
-
-// Only what a private instance needs: no CRI (it would want CNI and a cluster), and nothing
-// outside the temporary directory.
-std::string configFor(const testing::TempDir& dir) {
-  return "version = 2\n"
-         "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
-         "[ttrpc]\n"
-         "  address = \"" +
-         dir.file("containerd.ttrpc.sock") +
-         "\"\n"
-         "[plugins.\"io.containerd.internal.v1.opt\"]\n"
-         "  path = \"" +
-         dir.file("opt") + "\"\n";
-}
-
 class ContainerdDaemonTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto binary = findContainerd();
-    ASSERT_TRUE(binary) << "containerd is not installed (./scripts/deps.sh installs it)";
-    ASSERT_TRUE(files::writeAtomic(dir_.file("config.toml"), configFor(dir_)));
-    socket_ = dir_.file("containerd.sock");
-    daemon_ = std::make_unique<testing::Process>(
-        *binary,
-        std::vector<std::string>{"--config", dir_.file("config.toml"), "--root", dir_.file("root"),
-                                 "--state", dir_.file("state"), "--address", socket_},
-        std::map<std::string, std::string>{}, dir_.file("containerd.log"));
-  }
-
   void TearDown() override {
-    if (daemon_) {
-      if (HasFailure()) std::cerr << "--- containerd log ---\n" << daemon_->log() << "\n";
-      daemon_->stop();
-    }
+    if (HasFailure()) std::cerr << "--- containerd log ---\n" << daemon_.log() << "\n";
   }
-
-  // Bounded wait for the daemon to create its socket; fails early if it died.
-  ::testing::AssertionResult waitForSocket(std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (!daemon_->running()) return ::testing::AssertionFailure() << "containerd exited";
-      if (std::filesystem::is_socket(socket_)) return ::testing::AssertionSuccess();
-      std::this_thread::sleep_for(20ms);
-    }
-    return ::testing::AssertionFailure()
-           << "no socket at " << socket_ << " after " << timeout.count() << " ms";
-  }
-
-  testing::TempDir dir_;
-  std::string socket_;
-  std::unique_ptr<testing::Process> daemon_;
+  testing::ContainerdDaemon daemon_;
 };
 
 TEST_F(ContainerdDaemonTest, ReportsItsVersion) {
-  ASSERT_TRUE(waitForSocket(30s));
-  auto client = ContainerdClient::connect(socket_, "oak-test");
+  ASSERT_TRUE(daemon_.waitReady(30s));
+  auto client = ContainerdClient::connect(daemon_.socket(), "oak-test");
   ASSERT_TRUE(client) << client.error().message;
-  EXPECT_EQ((*client)->socketPath(), socket_);
+  EXPECT_EQ((*client)->socketPath(), daemon_.socket());
   EXPECT_EQ((*client)->containerdNamespace(), "oak-test");
 
   // The socket may exist a moment before the daemon serves; the call waits up to its deadline.

@@ -483,7 +483,8 @@ TEST_F(RootApiTest, OpenApiDocumentMatchesTheServedRoutes) {
   }
   for (const char* must :
        {"/api/auth/login", "/api/application", "/api/service/{service_id}/instance",
-        "/api/service/{service_id}/instance/{instance_number}", "/api/clusters/active",
+        "/api/service/{service_id}/instance/{instance_number}",
+        "/api/service/{service_id}/instance/{instance_number}/logs", "/api/clusters/active",
         "/api/net/free-service-ip"}) {
     EXPECT_TRUE(paths.contains(must)) << must;
   }

@@ -118,6 +118,13 @@ bj::object apiSchemas() {
   s["ClusterResourcesList"] = arrayOf("ClusterResources");
   s["FreeServiceIp"] = obj({{"ipv4", kString}, {"ipv6", kString}}, {"ipv4", "ipv6"});
   s["Health"] = obj({{"status", kString}}, {"status"});
+  s["LogLine"] = obj({{"time", kString}, {"stream", kString}, {"line", kString}});
+  s["ServiceLogs"] = obj({{"service_id", kString},
+                          {"instance_number", {{"type", "integer"}}},
+                          {"stream", kString},
+                          {"lines", arrayOf("LogLine")},
+                          {"dropped", {{"type", "integer"}}}},
+                         {"service_id", "instance_number", "stream", "lines"});
   s["OpenApi"] = bj::object{{"type", "object"}};
   return s;
 }

@@ -14,11 +14,15 @@
 namespace oak::root::api {
 
 using Action = std::function<Result<boost::json::value>(const http::Request&, const Caller&)>;
+using AsyncAction = std::function<void(const http::Request&, const Caller&, http::Responder)>;
 
 // Registers a route that needs an access token (and `doc.role`, if set) and answers 200 with the
 // JSON the action returns, or the error's status and message.
 void addAuthed(http::Router& r, RootContext& ctx, http::Method m, std::string pattern,
                http::RouteDoc doc, Action action);
+// Likewise for an action that answers later (or with a streamed response).
+void addAuthedAsync(http::Router& r, RootContext& ctx, http::Method m, std::string pattern,
+                    http::RouteDoc doc, AsyncAction action);
 http::Response toResponse(const Result<boost::json::value>& result);
 http::Response toResponse(const Error& e);
 
@@ -27,6 +31,7 @@ void addUserRoutes(http::Router& r, RootContext& ctx);
 void addOrganizationRoutes(http::Router& r, RootContext& ctx);
 void addApplicationRoutes(http::Router& r, RootContext& ctx);
 void addServiceRoutes(http::Router& r, RootContext& ctx);
+void addLogRoutes(http::Router& r, RootContext& ctx);
 void addClusterRoutes(http::Router& r, RootContext& ctx);
 void addClusterAdminRoutes(http::Router& r, RootContext& ctx);
 void addClusterLinkRoute(http::Router& r, RootContext& ctx);

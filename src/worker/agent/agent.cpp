@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/json.h"
@@ -43,7 +44,12 @@ WorkerAgent::WorkerAgent(EventLoop& loop, const Clock& clock, mqtt::MessageBus& 
       probe_(probe),
       runtime_(runtime),
       options_(std::move(options)),
-      supervisor_(runtime, [this](const StatusReport& r) { publishStatus(r); }) {}
+      supervisor_(runtime, [this](const StatusReport& r) { publishStatus(r); }) {
+  if (!options_.log_root.empty()) {
+    logs_ = std::make_unique<LogService>(loop, clock, bus,
+                                         LogServiceOptions{options_.worker_id, options_.log_root});
+  }
+}
 
 std::string WorkerAgent::topic(std::string_view suffix) const {
   return fmt::format("nodes/{}/{}", options_.worker_id, suffix);
@@ -52,10 +58,18 @@ std::string WorkerAgent::topic(std::string_view suffix) const {
 void WorkerAgent::start() {
   bus_.subscribe(topic("control/deploy"), 1);
   bus_.subscribe(topic("control/delete"), 1);
+  bus_.subscribe(topic("control/report"), 1);
+  if (logs_) logs_->subscribe();
   bus_.onMessage([this](const mqtt::Message& m) { onMessage(m); });
   // After a reconnect the cluster may have missed reports: send a full one.
   bus_.onConnectionChange([this](bool up) {
     if (up) last_info_.reset();
+  });
+  // Slow launch steps (image pulls) show in the instance's status_detail while it is scheduled.
+  runtime_.onProgress([this](const std::string& task_id, const std::string& detail) {
+    if (auto parsed = parseTaskId(task_id)) {
+      publishStatus({parsed->first, parsed->second, "NODE_SCHEDULED", detail});
+    }
   });
   supervisor_.recover([](Result<std::vector<InstanceSpec>> r) {
     if (!r) return spdlog::error("recovering instances: {}", r.error().message);
@@ -64,7 +78,12 @@ void WorkerAgent::start() {
 }
 
 bj::object WorkerAgent::information(const HostSnapshot& s) const {
-  double cores_free = s.cores * (1 - std::clamp(s.cpu_usage_percent, 0.0, 100.0) / 100);
+  // Cores are promised, not measured: what the held instances asked for is taken, the rest is
+  // free. Measured load would make placement depend on whatever else happens to run right now
+  // (a busy host would refuse every deployment, an idle moment would overbook it).
+  double reserved = 0;
+  for (const auto& spec : supervisor_.held()) reserved += spec.vcpus;
+  double cores_free = std::max(0.0, s.cores - reserved);
   bj::array runtimes;
   for (const auto& r : runtime_.runtimes()) runtimes.emplace_back(r);
   bj::object info{
@@ -100,28 +119,54 @@ void WorkerAgent::tick() {
                                             snapshot->error().message);
                       }
                       ipv4_ = (*snapshot)->ipv4;
-                      publishInformation(**snapshot, false);
+                      report(**snapshot);
                     });
 }
 
-void WorkerAgent::publishInformation(const HostSnapshot& s, bool force) {
-  auto info = information(s);
-  auto now = clock_.now();
-  bool due = now - last_info_at_ >= options_.report_interval;
-  if (!force && !due && last_info_ && !changedNoticeably(*last_info_, info)) return;
-  bus_.publish(topic("information"), bj::serialize(info), 1);
-  last_info_ = std::move(info);
-  last_info_at_ = now;
-  if (due) publishUsage();
+void WorkerAgent::send(std::string_view suffix, std::string payload, int qos) {
+  bus_.publish(topic(suffix), std::move(payload), qos);
+  last_sent_at_ = clock_.now();
 }
 
-void WorkerAgent::publishUsage() {
-  // Sent even when empty: the cluster compares it with what it expects this worker to hold.
+void WorkerAgent::report(const HostSnapshot& s) {
+  auto info = information(s);
+  auto now = clock_.now();
+  bool full = !last_info_ || now - last_info_at_ >= options_.full_report_every ||
+              changedNoticeably(*last_info_, info);
+  if (full) {
+    send("information", bj::serialize(info), 1);
+    last_info_ = std::move(info);
+    last_info_at_ = now;
+  }
+  // The cluster compares usage reports with what it placed here: one goes with every full
+  // report and whenever the set of instances changes, even to none.
   auto held = supervisor_.held();
+  std::string held_key;
+  for (const auto& spec : held) held_key += spec.taskId() + "\n";
+  bool set_changed = held_key != last_held_;
+  bool due = !held.empty() && now - last_usage_at_ >= options_.report_interval;
+  if (!full && !set_changed && !due) return heartbeatIfQuiet();
+  last_held_ = std::move(held_key);
+  last_usage_at_ = now;
+  publishUsage(held, full || set_changed);
+}
+
+void WorkerAgent::heartbeatIfQuiet() {
+  // Not queued while disconnected: a reconnect sends a full report anyway.
+  if (clock_.now() - last_sent_at_ < options_.report_interval || !bus_.connected()) return;
+  send("heartbeat", "", 0);
+}
+
+void WorkerAgent::publishUsage(const std::vector<InstanceSpec>& held, bool always) {
   auto services = std::make_shared<bj::array>();
   auto pending = std::make_shared<size_t>(held.size());
-  auto publish = [this, services] {
-    bus_.publish(topic("jobs/resources"), bj::serialize(bj::object{{"services", *services}}), 1);
+  auto publish = [this, services, always] {
+    auto payload = bj::serialize(bj::object{{"services", *services}});
+    if (always || payload != last_usage_) {
+      last_usage_ = payload;
+      send("jobs/resources", std::move(payload), 1);
+    }
+    heartbeatIfQuiet();
   };
   if (held.empty()) return publish();
   for (const auto& spec : held) {
@@ -146,10 +191,25 @@ void WorkerAgent::publishStatus(const StatusReport& r) {
                  {"status", r.status},
                  {"status_detail", r.status_detail},
                  {"publicip", ipv4_}};
+  auto task_id = InstanceSpec::makeTaskId(r.job_name, r.instance);
+  bool ended =
+      r.status == status::kDead || r.status == status::kFailed || r.status == status::kCompleted;
+  if (logs_ && ended) msg["logs"] = logs_->lastLines(task_id);
   bus_.publish(topic("job"), bj::serialize(msg), 1);
+  // Logs go with the instance, unless a deploy of the same task id followed the delete.
+  if (logs_ && r.status == status::kUndeployed) {
+    loop_.post([this, task_id] {
+      auto held = supervisor_.held();
+      if (std::none_of(held.begin(), held.end(),
+                       [&](const InstanceSpec& s) { return s.taskId() == task_id; })) {
+        logs_->removeLogs(task_id);
+      }
+    });
+  }
 }
 
 void WorkerAgent::onMessage(const mqtt::Message& m) {
+  if (logs_ && logs_->handle(m)) return;
   auto v = json::parse(m.payload);
   if (!v || !v->is_object()) {
     spdlog::warn("malformed message on {}: {}", m.topic, v ? "not an object" : v.error().message);
@@ -172,6 +232,10 @@ void WorkerAgent::onMessage(const mqtt::Message& m) {
     auto n = json::getInt(o, "instance_number");
     if (!job || !n) return spdlog::warn("delete without job_name/instance_number on {}", m.topic);
     supervisor_.remove(*job, static_cast<int>(*n));
+  } else if (m.topic == topic("control/report")) {
+    // The cluster lacks this worker's capacity (it restarted, or counted the worker lost).
+    last_info_.reset();
+    tick();
   }
 }
 

@@ -1,8 +1,12 @@
 #pragma once
 // The worker's control half of the node engine: once registered, it reports the host's capacity
-// on `nodes/<id>/information` (when it changes noticeably, and at least every report interval),
-// runs what arrives on `nodes/<id>/control/deploy|delete` through the instance supervisor, and
-// publishes status changes on `nodes/<id>/job` and usage on `nodes/<id>/jobs/resources`.
+// on `nodes/<id>/information` (when it changes noticeably, after every connect, when the cluster
+// asks on `control/report`, and every `full_report_every` as a safety refresh), runs what arrives
+// on `nodes/<id>/control/deploy|delete` through the instance supervisor, and publishes status
+// changes on `nodes/<id>/job` and usage on `nodes/<id>/jobs/resources` (with every full report,
+// when the set of instances changes, and while instances run when their usage changed). When
+// nothing else went out for a report interval it sends an empty `nodes/<id>/heartbeat` (QoS 0),
+// which keeps its lease at the cluster: an idle worker costs a few bytes per interval.
 // Transport-free apart from the MessageBus, so tests run it against an in-memory broker.
 
 #include <boost/json/object.hpp>
@@ -10,10 +14,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "http/event_loop.h"
 #include "mqtt/bus.h"
+#include "worker/agent/log_service.h"
 #include "worker/host/host_probe.h"
 #include "worker/runtime/composing_runtime.h"
 #include "worker/runtime/supervisor.h"
@@ -24,6 +30,10 @@ struct AgentOptions {
   std::string worker_id;
   std::optional<std::pair<double, double>> location;  // lat, lon
   std::chrono::seconds report_interval{15};
+  // Instance logs live in `<log_root>/<task_id>/` (see LogService); empty: no log service.
+  std::string log_root{};
+  // A full information report goes out at least this often even when nothing changed.
+  std::chrono::seconds full_report_every{300};
 };
 
 class WorkerAgent {
@@ -41,8 +51,11 @@ class WorkerAgent {
  private:
   void onMessage(const mqtt::Message& m);
   void publishStatus(const StatusReport& r);
-  void publishInformation(const HostSnapshot& s, bool force);
-  void publishUsage();
+  void report(const HostSnapshot& s);
+  // Collects the usage of `held` and publishes it when `always` or when it changed.
+  void publishUsage(const std::vector<InstanceSpec>& held, bool always);
+  void heartbeatIfQuiet();
+  void send(std::string_view suffix, std::string payload, int qos);
   std::string topic(std::string_view suffix) const;
 
   EventLoop& loop_;
@@ -52,9 +65,14 @@ class WorkerAgent {
   ComposingRuntime& runtime_;
   AgentOptions options_;
   InstanceSupervisor supervisor_;
-  std::optional<boost::json::object> last_info_;
+  std::optional<boost::json::object> last_info_;  // reset: the next tick sends a full report
   Clock::TimePoint last_info_at_{};
+  Clock::TimePoint last_sent_at_{};  // of any report, for the heartbeat
+  std::string last_held_;            // task ids of the last usage report
+  std::string last_usage_;           // its payload
+  Clock::TimePoint last_usage_at_{};
   std::string ipv4_;
+  std::unique_ptr<LogService> logs_;
 };
 
 }  // namespace oak::worker

@@ -23,10 +23,27 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
       ->envname("OAKESTRA_METRICS_LISTEN")
       ->capture_default_str();
   app.add_option("--location", o.location, "LAT,LON of this worker")->envname("OAKESTRA_LOCATION");
-  app.add_option("--report-interval", o.report_interval, "seconds between capacity reports")
+  app.add_option("--report-interval", o.report_interval,
+                 "seconds between messages to the cluster (a heartbeat when nothing else is due)")
       ->envname("OAKESTRA_REPORT_INTERVAL")
       ->check(CLI::Range(1, 600))
       ->default_str("15");
+  app.add_option("--full-report-interval", o.full_report_interval,
+                 "seconds between full capacity reports when nothing changes")
+      ->envname("OAKESTRA_FULL_REPORT_INTERVAL")
+      ->check(CLI::Range(1, 3600))
+      ->default_str("300");
+  app.add_option("--containerd-socket", o.containerd_socket, "containerd's API socket")
+      ->envname("OAKESTRA_CONTAINERD_SOCKET")
+      ->capture_default_str();
+  app.add_option("--containerd-namespace", o.containerd_namespace,
+                 "containerd namespace of this worker's containers")
+      ->envname("OAKESTRA_CONTAINERD_NAMESPACE")
+      ->capture_default_str();
+  app.add_option("--insecure-registry", o.insecure_registries,
+                 "HOST:PORT of a registry reached over plain HTTP (repeatable)")
+      ->envname("OAKESTRA_INSECURE_REGISTRIES")
+      ->delimiter(',');
 }
 
 }  // namespace oak::worker

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -27,8 +28,18 @@ struct WorkerOptions {
   std::string metrics_listen = "127.0.0.1:10120";
   // "LAT,LON" of the worker, for geo constraints; empty if unknown.
   std::string location;
-  // The cluster hears from the worker at least this often; sooner when capacity changes.
+  // The cluster hears from the worker at least this often (a heartbeat when nothing else is
+  // due); a capacity report goes out at once when capacity changes noticeably.
   std::chrono::seconds report_interval{15};
+  // A full capacity report goes out at least this often even when nothing changed.
+  std::chrono::seconds full_report_interval{300};
+  // containerd's socket; the container runtime is offered only when containerd answers there.
+  std::string containerd_socket = "/run/containerd/containerd.sock";
+  // containerd namespace of this worker's containers (also their cgroup parent): workers sharing
+  // a host and its containerd need different ones.
+  std::string containerd_namespace = "oakestra";
+  // Registries ("host:port") spoken to over plain HTTP besides those on loopback addresses.
+  std::vector<std::string> insecure_registries;
 };
 
 void addWorkerFlags(CLI::App& app, WorkerOptions& o);

@@ -1,5 +1,6 @@
 #include "worker/agent/worker_main.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,7 +16,9 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "mqtt/mosquitto_client.h"
+#include "scheduler/geo.h"
 #include "worker/agent/agent.h"
+#include "worker/agent/runtimes.h"
 #include "worker/host/command_runner.h"
 
 namespace oak::worker {
@@ -58,7 +61,8 @@ Result<Registration> registerOnce(const WorkerOptions& o) {
   r.mqtt.port = static_cast<uint16_t>(json::getInt(*m, "port").value_or(10003));
   r.mqtt.username = json::getString(*m, "username").value_or("");
   r.mqtt.password = json::getString(*m, "password").value_or("");
-  r.mqtt.client_id = *id + "-ne";
+  // The cluster binds the account to this client id.
+  r.mqtt.client_id = json::getString(*m, "client_id").value_or(*id + "-ne");
   // Idle workers cost little: a keepalive ping per minute rather than every few seconds.
   r.mqtt.keepalive = std::chrono::seconds(60);
   return r;
@@ -70,19 +74,84 @@ std::string hostname() {
   return buf;
 }
 
+// Refusals of the worker's broker credentials in a row after which it registers again: the
+// cluster lost or replaced its account, and retrying the same password would never succeed.
+constexpr uint64_t kReRegisterAfter = 3;
+
+// Registers again (off the loop) when the broker keeps refusing the credentials, and hands the
+// fresh ones to the client. A new worker id (the cluster forgot this worker) ends the run: the
+// agent's topics are named after the id, so the process starts over under its process manager.
+class ReRegistration {
+ public:
+  ReRegistration(EventLoop& loop, const WorkerOptions& o, std::string worker_id,
+                 mqtt::MosquittoClient& bus, std::function<void()> give_up)
+      : loop_(loop),
+        o_(o),
+        worker_id_(std::move(worker_id)),
+        bus_(bus),
+        give_up_(std::move(give_up)) {}
+
+  void check() {
+    auto now = std::chrono::steady_clock::now();
+    if (bus_.connected()) backoff_ = kFirstBackoff;
+    if (busy_ || now < next_try_ || bus_.consecutiveAuthFailures() < kReRegisterAfter) return;
+    busy_ = true;
+    spdlog::warn("the broker refused this worker's credentials {} times; registering again",
+                 bus_.consecutiveAuthFailures());
+    auto fresh = std::make_shared<Result<Registration>>(makeError(ErrorCode::kInternal, ""));
+    // The work may outlive this object at shutdown: it holds copies only.
+    loop_.runBlocking([o = o_, fresh] { *fresh = registerOnce(o); },
+                      [this, fresh] { done(std::move(*fresh)); });
+  }
+
+ private:
+  void done(Result<Registration> reg) {
+    busy_ = false;
+    // Spaced out even when it succeeds, in case the fresh credentials are refused too.
+    auto wait = backoff_;
+    next_try_ = std::chrono::steady_clock::now() + wait;
+    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(30'000));
+    if (!reg) {
+      return spdlog::warn("registering again failed ({}); retrying in {} ms or later",
+                          reg.error().message, wait.count());
+    }
+    if (reg->worker_id != worker_id_) {
+      spdlog::critical("the cluster now knows this worker as {} (was {}); restarting",
+                       reg->worker_id, worker_id_);
+      return give_up_();
+    }
+    if (auto s = bus_.setCredentials(reg->mqtt.username, reg->mqtt.password); !s) {
+      return spdlog::error("new broker credentials: {}", s.error().message);
+    }
+    spdlog::info("registered again; connecting with the new broker credentials");
+  }
+
+  EventLoop& loop_;
+  const WorkerOptions& o_;
+  std::string worker_id_;
+  mqtt::MosquittoClient& bus_;
+  std::function<void()> give_up_;
+  static constexpr std::chrono::milliseconds kFirstBackoff{500};
+  bool busy_ = false;
+  std::chrono::milliseconds backoff_{kFirstBackoff};
+  std::chrono::steady_clock::time_point next_try_{};
+};
+
 }  // namespace
 
 int runWorker(WorkerOptions o) {
+  // gRPC and the blocking pool add threads; glibc would give each its own malloc arena, which
+  // costs resident memory on small boxes for no gain at this load.
+  ::mallopt(M_ARENA_MAX, 2);
   if (o.name.empty()) o.name = hostname();
   std::optional<std::pair<double, double>> location;
   if (!o.location.empty()) {
-    double lat = 0, lon = 0;
-    if (std::sscanf(o.location.c_str(), "%lf,%lf", &lat, &lon) != 2 || std::abs(lat) > 90 ||
-        std::abs(lon) > 180) {
-      spdlog::critical("--location: '{}' is not LAT,LON", o.location);
+    auto point = sched::parseLatLon(o.location);
+    if (!point) {
+      spdlog::critical("--location: {}", point.error().message);
       return 2;
     }
-    location = std::pair{lat, lon};
+    location = std::pair{point->lat, point->lon};
   }
   auto metrics = parseHostPort(o.metrics_listen, "--metrics-listen");
   if (!metrics) {
@@ -111,7 +180,9 @@ int runWorker(WorkerOptions o) {
   }
   spdlog::info("registered with {} as worker '{}' ({})", o.cluster_url, o.name, reg->worker_id);
 
-  EventLoop loop(1);
+  // Blocking work (containerd calls, image pulls) runs beside the loop; a long pull must not
+  // hold up the launch or the removal of other instances.
+  EventLoop loop(4);
   auto bus = mqtt::MosquittoClient::create(loop, reg->mqtt);
   if (!bus) {
     spdlog::critical("mqtt: {}", bus.error().message);
@@ -119,10 +190,11 @@ int runWorker(WorkerOptions o) {
   }
   SystemCommandRunner commands;
   LinuxHostProbe probe({"/proc", o.data_dir, &commands});
-  // The real runtimes (containerd, QEMU) join this list as they become available.
-  ComposingRuntime runtime({});
-  WorkerAgent agent(loop, SystemClock::instance(), **bus, probe, runtime,
-                    {reg->worker_id, location, o.report_interval});
+  std::string log_root = o.data_dir + "/logs";
+  ComposingRuntime runtime(makeRuntimes(loop, o, log_root));
+  WorkerAgent agent(
+      loop, SystemClock::instance(), **bus, probe, runtime,
+      {reg->worker_id, location, o.report_interval, log_root, o.full_report_interval});
   agent.start();
   agent.tick();
   // Sample at least as often as reports are due, or a short --report-interval would be stretched
@@ -130,6 +202,13 @@ int runWorker(WorkerOptions o) {
   auto ticker =
       loop.every(std::min<std::chrono::seconds>(std::chrono::seconds(5), o.report_interval),
                  [&agent] { agent.tick(); });
+  int exit_code = 0;
+  ReRegistration reregistration(loop, o, reg->worker_id, **bus, [&] {
+    exit_code = 3;
+    loop.stop();
+  });
+  auto credentials_check =
+      loop.every(std::chrono::seconds(1), [&reregistration] { reregistration.check(); });
 
   http::Router router;
   router.add(http::Method::kGet, "/healthz", {"Liveness probe", "meta", false, "", "", ""},
@@ -153,7 +232,7 @@ int runWorker(WorkerOptions o) {
     loop.stop();
   });
   loop.run();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace oak::worker

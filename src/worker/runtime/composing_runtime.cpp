@@ -19,6 +19,10 @@ std::vector<std::string> ComposingRuntime::runtimes() const {
   return names;
 }
 
+void ComposingRuntime::onProgress(ProgressListener listener) {
+  for (auto& r : runtimes_) r->onProgress(listener);
+}
+
 bool ComposingRuntime::available() const {
   return std::any_of(runtimes_.begin(), runtimes_.end(),
                      [](const auto& r) { return r->available(); });

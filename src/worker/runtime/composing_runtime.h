@@ -32,6 +32,7 @@ class ComposingRuntime final : public Runtime {
   void destroy(const std::string& task_id, std::function<void(Status)> done) override;
   void usage(const std::string& task_id, std::function<void(Result<Usage>)> done) override;
   std::vector<std::string> list() const override;
+  void onProgress(ProgressListener listener) override;
 
  private:
   Runtime* owner(const std::string& task_id) const;

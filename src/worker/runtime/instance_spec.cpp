@@ -134,6 +134,15 @@ Result<InstanceSpec> InstanceSpec::fromJson(const bj::object& message) {
   return spec;
 }
 
+bj::object InstanceSpec::toJson() const {
+  auto strings = [](const std::vector<std::string>& v) { return bj::array(v.begin(), v.end()); };
+  return bj::object{
+      {"job_name", job_name}, {"instance_number", instance}, {"virtualization", virtualization},
+      {"image", image},       {"cmd", strings(cmd)},         {"environment", strings(environment)},
+      {"port", port},         {"memory", memory_mb},         {"vcpus", vcpus},
+      {"vgpus", vgpus},       {"one_shot", one_shot},        {"arch", strings(arch)}};
+}
+
 std::string InstanceSpec::makeTaskId(std::string_view job_name, int instance) {
   return fmt::format("{}{}{}", job_name, kTaskMarker, instance);
 }

@@ -36,9 +36,12 @@ struct InstanceSpec {
   // `virtualization` are required. `job_name` may only hold [A-Za-z0-9._-] and must not start
   // with '.', because task ids become container ids and file names.
   static Result<InstanceSpec> fromJson(const boost::json::object& message);
+  // The same message back; `fromJson(toJson())` gives an equal spec.
+  boost::json::object toJson() const;
 
   // "<job_name>.instance.<n>": the container id, VM name and log file name of the instance.
   std::string taskId() const { return makeTaskId(job_name, instance); }
+  bool operator==(const InstanceSpec&) const = default;
   static std::string makeTaskId(std::string_view job_name, int instance);
 };
 

@@ -67,6 +67,11 @@ class Runtime {
 
   // Task ids of the running instances.
   virtual std::vector<std::string> list() const = 0;
+
+  // Receives progress of launches that take a while (an image pull): the task id and a line
+  // for the instance's status_detail. Runtimes without such steps ignore it.
+  using ProgressListener = std::function<void(const std::string& task_id, const std::string&)>;
+  virtual void onProgress(ProgressListener listener) { (void)listener; }
 };
 
 }  // namespace oak::worker

@@ -69,9 +69,7 @@ class ClusterWorkersTest : public ::testing::Test {
     o.root_heartbeat = 30s;
     orch_ =
         std::make_unique<Orchestrator>(Orchestrator::Deps{store_, clock_, *bus_, root_.sink()}, o);
-    for (const char* topic : {"nodes/+/information", "nodes/+/job", "nodes/+/jobs/resources"}) {
-      bus_->subscribe(topic, 1);
-    }
+    for (const auto& topic : Orchestrator::subscriptions()) bus_->subscribe(topic, 1);
     bus_->onMessage([this](const mqtt::Message& m) { orch_->onBusMessage(m); });
     settle();
   }
@@ -156,6 +154,14 @@ class ClusterWorkersTest : public ::testing::Test {
   }
 
   static std::string taskId(int n) { return worker::InstanceSpec::makeTaskId(kJob, n); }
+
+  // How many messages `w` published on nodes/<id>/<suffix>.
+  size_t sent(const Node& w, const std::string& suffix) const {
+    size_t n = 0;
+    for (const auto& m : broker_.published())
+      n += m.topic == fmt::format("nodes/{}/{}", w.id, suffix);
+    return n;
+  }
 
   EventLoop loop_{1};  // one blocking thread: tickWorker relies on its order
   SimulatedClock clock_;
@@ -321,6 +327,59 @@ TEST_F(ClusterWorkersTest, TheOnlyWorkerReturningAfterItsLeaseEndsUpWithOneCopy)
   EXPECT_THAT(w.fake->destroys(), ElementsAre(taskId(0)));
   EXPECT_THAT(w.fake->launches(), SizeIs(2));
   EXPECT_TRUE(w.fake->running(taskId(0)));
+}
+
+TEST_F(ClusterWorkersTest, AnIdleWorkerSendsHeartbeatsAndAFullReportEveryFiveMinutes) {
+  auto& w = addNode("w1", 4, 4096);
+  ASSERT_EQ(sent(w, "information"), 1u);
+  ASSERT_EQ(sent(w, "jobs/resources"), 1u);  // the first one, empty, goes with the full report
+  for (int i = 0; i < 30; ++i) {             // 300 s in report intervals of 10 s
+    clock_.advance(10s);
+    tickWorker(w);
+    tickCluster();
+    ASSERT_TRUE(orch_->workerResources()[0].at("active").as_bool()) << i;
+  }
+  EXPECT_EQ(sent(w, "information"), 2u);  // the safety refresh at 300 s
+  EXPECT_EQ(sent(w, "jobs/resources"), 2u);
+  EXPECT_EQ(sent(w, "heartbeat"), 29u);
+}
+
+TEST_F(ClusterWorkersTest, UsageIsReportedWhenInstancesChangeNotWhileIdle) {
+  auto& w = addNode("w1", 4, 4096);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  ASSERT_EQ(statusOf(kSid, 0), "RUNNING");
+  clock_.advance(10s);
+  tickWorker(w);  // the set changed: the instance is reported
+  EXPECT_EQ(sent(w, "jobs/resources"), 2u);
+  clock_.advance(10s);
+  tickWorker(w);  // unchanged usage: a heartbeat instead
+  EXPECT_EQ(sent(w, "jobs/resources"), 2u);
+  EXPECT_EQ(sent(w, "heartbeat"), 1u);
+  w.fake->setUsage(taskId(0), {12.5, 64, 1});
+  clock_.advance(10s);
+  tickWorker(w);
+  EXPECT_EQ(sent(w, "jobs/resources"), 3u);
+  EXPECT_EQ(sent(w, "heartbeat"), 1u);
+
+  fromRoot(undeployText(kSid, 0));
+  clock_.advance(1s);
+  tickWorker(w);  // the set changed to nothing: said once
+  tickWorker(w);
+  EXPECT_EQ(sent(w, "jobs/resources"), 4u);
+}
+
+TEST_F(ClusterWorkersTest, ALostWorkerIsAskedForAFullReportWhenItsHeartbeatsReturn) {
+  auto& w = addNode("w1", 4, 4096);
+  clock_.advance(31s);
+  tickCluster();
+  ASSERT_FALSE(orch_->workerResources()[0].at("active").as_bool());
+  size_t reports = sent(w, "information");
+
+  tickWorker(w);  // a heartbeat; the cluster asks for the rest
+  waitFor([&] { return sent(w, "information") == reports + 1; });
+  settle();
+  EXPECT_TRUE(orch_->workerResources()[0].at("active").as_bool());
+  EXPECT_EQ(sent(w, "heartbeat"), 1u);
 }
 
 TEST_F(ClusterWorkersTest, ReportsMadeWhileDisconnectedArriveAfterTheReconnect) {

@@ -67,6 +67,8 @@ struct TestWorker {
   void report(double cores, double memory_mb) {
     publish("information", capacity(cores, memory_mb));
   }
+  // As the agent sends it: empty, QoS 0.
+  void heartbeat() { bus->publish(fmt::format("nodes/{}/heartbeat", id), "", 0); }
   void status(const std::string& job, int64_t n, const std::string& status,
               const std::string& detail = "") {
     publish("job", jobStatus(job, n, status, detail));
@@ -111,9 +113,7 @@ class OrchestratorTest : public ::testing::Test {
   std::unique_ptr<Orchestrator> makeOrchestrator(mqtt::MessageBus& bus) {
     auto o = std::make_unique<Orchestrator>(Orchestrator::Deps{store_, clock_, bus, root_.sink()},
                                             options());
-    for (const char* topic : {"nodes/+/information", "nodes/+/job", "nodes/+/jobs/resources"}) {
-      bus.subscribe(topic, 1);
-    }
+    for (const auto& topic : Orchestrator::subscriptions()) bus.subscribe(topic, 1);
     bus.onMessage([raw = o.get()](const mqtt::Message& m) { raw->onBusMessage(m); });
     return o;
   }
@@ -633,6 +633,93 @@ TEST_F(OrchestratorTest, ASilentWorkerIsLostAfterTheLeaseAndItsInstancesMove) {
   EXPECT_EQ(root_.resources()[0].at("cores_total").to_number<double>(), 8);
 }
 
+TEST_F(OrchestratorTest, HeartbeatsKeepAWorkerAndItsInstancesAlive) {
+  auto& w1 = addReportingWorker("w1", 4, 4000);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  w1.status(kJob, 0, "ACTIVE");
+  deliver();
+  root_.clear();
+  // Ten minutes of empty heartbeats: no full report, no usage report.
+  for (int i = 0; i < 40; ++i) {
+    clock_.advance(15s);
+    w1.heartbeat();
+    deliver();
+    tick();
+  }
+  EXPECT_TRUE(active(w1));
+  EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+  EXPECT_THAT(root_.statuses(), IsEmpty());
+  EXPECT_THAT(w1.commands(), ElementsAre(fmt::format("deploy {}#0", kJob)));
+}
+
+TEST_F(OrchestratorTest, AnInactiveWorkerHeardFromIsAskedForAFullReport) {
+  auto& w1 = addWorker("w1");  // registered, never reported
+  w1.bus->publish(fmt::format("nodes/{}/heartbeat", w1.id), "{}", 0);
+  w1.heartbeat();
+  deliver();
+  ASSERT_THAT(w1.received, SizeIs(1));  // asked once, not per heartbeat
+  EXPECT_EQ(w1.received[0].topic, fmt::format("nodes/{}/control/report", w1.id));
+  EXPECT_EQ(w1.received[0].payload, "{}");
+
+  clock_.advance(11s);
+  w1.publish("jobs/resources", bj::object{{"services", bj::array{}}});
+  deliver();
+  EXPECT_THAT(w1.received, SizeIs(2));  // asked again later
+
+  w1.report(4, 4000);
+  deliver();
+  clock_.advance(11s);
+  w1.heartbeat();
+  deliver();
+  EXPECT_TRUE(active(w1));
+  EXPECT_THAT(w1.received, SizeIs(2));  // an active worker's heartbeats need nothing
+}
+
+TEST_F(OrchestratorTest, ADeployTheWorkerNeverConfirmsFailsAfterALeaseAndMoves) {
+  auto& w1 = addReportingWorker("w1", 2, 1000);  // the best fit
+  auto& w2 = addReportingWorker("w2", 8, 8000);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  ASSERT_THAT(w1.commands(), ElementsAre(fmt::format("deploy {}#0", kJob)));
+  root_.clear();
+  // w1 stays alive but never names the instance (its deploy message was lost).
+  for (int i = 0; i < 2; ++i) {
+    clock_.advance(15s);
+    for (auto* w : {&w1, &w2}) w->heartbeat();
+    deliver();
+    tick();
+  }
+  EXPECT_EQ(statusOf(kSid, 0), "NODE_SCHEDULED");  // 30 s: within the lease
+  clock_.advance(1s);
+  tick();
+  auto st = root_.statuses();
+  ASSERT_THAT(st, SizeIs(2));
+  EXPECT_EQ(st[0].status, "FAILED");
+  EXPECT_EQ(st[0].status_detail, "worker 'w1' does not hold the instance");
+  EXPECT_EQ(st[1].status, "NODE_SCHEDULED");
+  EXPECT_EQ(statusOf(kSid, 0), "NODE_SCHEDULED");
+  // Whatever w1 may hold of it is deleted before the instance is placed again.
+  EXPECT_THAT(w1.commands(), ::testing::Contains(fmt::format("delete {}#0", kJob)));
+}
+
+TEST_F(OrchestratorTest, AConfirmedInstanceStaysEvenWithoutUsageReports) {
+  auto& w1 = addReportingWorker("w1", 4, 4000);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  w1.status(kJob, 0, "NODE_SCHEDULED", "pulling the image");  // progress confirms it
+  deliver();
+  clock_.advance(31s);
+  w1.report(4, 4000);
+  deliver();
+  tick();
+  EXPECT_EQ(statusOf(kSid, 0), "NODE_SCHEDULED");
+  w1.status(kJob, 0, "ACTIVE");
+  deliver();
+  clock_.advance(120s);
+  w1.report(4, 4000);
+  deliver();
+  tick();
+  EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+}
+
 TEST_F(OrchestratorTest, ALostWorkerThatReturnsIsUsedAgainAndLosesItsStaleCopies) {
   auto& w1 = addReportingWorker("w1", 2, 1000);
   auto& w2 = addReportingWorker("w2", 8, 8000);
@@ -830,7 +917,8 @@ TEST_F(OrchestratorTest, MalformedBusMessagesAreIgnored) {
   deliver();
 
   EXPECT_FALSE(active(w));
-  EXPECT_THAT(w.commands(), IsEmpty());  // no deletes for nameless instances
+  // No deletes for nameless instances; only a request for the full report it never sent.
+  EXPECT_THAT(w.commands(), ElementsAre("report ?#-1"));
   tick();
   EXPECT_EQ(root_.resources().at(0).at("nodes").to_number<int>(), 0);
 }

@@ -100,6 +100,25 @@ TEST_F(OpenApiTest, ListsPathParameters) {
   EXPECT_EQ(two[1].at("name"), "tag");
 }
 
+TEST(OpenApiQuery, ListsQueryParametersAndAStreamedAlternative) {
+  Router router;
+  RouteDoc d = doc("Follow", "items", true, "", "", "Item");
+  d.query = {{"follow", "boolean", "stream instead"}};
+  d.stream_content_type = "text/event-stream";
+  router.add(Method::kGet, "/api/items/{id}/feed", d,
+             [](const Request&) { return textResponse(200, ""); });
+  auto o = buildOpenApi(router, {}).at("paths").at("/api/items/{id}/feed").at("get");
+  const auto& params = o.at("parameters").as_array();
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[1].at("name"), "follow");
+  EXPECT_EQ(params[1].at("in"), "query");
+  EXPECT_EQ(params[1].at("required"), false);
+  EXPECT_EQ(params[1].at("schema").at("type"), "boolean");
+  const auto& content = o.at("responses").at("200").at("content").as_object();
+  EXPECT_TRUE(content.contains("application/json"));
+  EXPECT_TRUE(content.contains("text/event-stream"));
+}
+
 TEST_F(OpenApiTest, SecurityExactlyForAuthenticatedRoutes) {
   EXPECT_FALSE(op("/api/items", "get").contains("security"));
   EXPECT_FALSE(op("/api/items", "get").at("responses").as_object().contains("401"));

@@ -19,11 +19,16 @@ BrokerOptions options() {
 }
 
 TEST(BrokerConfigTest, LocksTheBrokerDown) {
-  std::string conf = renderBrokerConfig(options(), "oak");
+  std::string conf = renderBrokerConfig(options(), "/usr/lib/dynsec.so", "oak");
   EXPECT_THAT(conf, HasSubstr("\nallow_anonymous false\n"));
   EXPECT_THAT(conf, HasSubstr("\nper_listener_settings false\n"));
-  EXPECT_THAT(conf, HasSubstr("\npassword_file /var/lib/oak/mqtt/passwd\n"));
+  EXPECT_THAT(conf, HasSubstr("\nplugin /usr/lib/dynsec.so\n"));
+  EXPECT_THAT(conf,
+              HasSubstr("\nplugin_opt_config_file /var/lib/oak/mqtt/dynamic-security.json\n"));
+  EXPECT_THAT(conf, Not(HasSubstr("password_file")));
   EXPECT_THAT(conf, HasSubstr("\nacl_file /var/lib/oak/mqtt/acl\n"));
+  EXPECT_THAT(conf, HasSubstr("\nmax_queued_messages 100000\n"));
+  EXPECT_THAT(conf, HasSubstr("\nset_tcp_nodelay true\n"));
   EXPECT_THAT(conf, HasSubstr("\npersistence false\n"));
   EXPECT_THAT(conf, HasSubstr("\nlog_dest file /var/lib/oak/mqtt/mosquitto.log\n"));
   EXPECT_THAT(conf, HasSubstr("\nuser oak\n"));
@@ -33,19 +38,27 @@ TEST(BrokerConfigTest, LocksTheBrokerDown) {
 TEST(BrokerConfigTest, EmptyListenHostMeansEveryAddress) {
   BrokerOptions o = options();
   o.listen_host.clear();
-  EXPECT_THAT(renderBrokerConfig(o, "root"), HasSubstr("\nlistener 10003\n"));
+  EXPECT_THAT(renderBrokerConfig(o, "/p.so", "root"), HasSubstr("\nlistener 10003\n"));
 }
 
-TEST(BrokerConfigTest, AclGivesEachUserOnlyItsPrefix) {
-  std::map<std::string, BrokerUser> users{{"cluster", {"cluster:$7$a", ""}},
-                                          {"w1", {"w1:$7$b", "nodes/w1"}},
-                                          {"w2", {"w2:$7$c", "nodes/w2"}}};
-  std::string acl = renderAcl(users);
-  EXPECT_THAT(acl, HasSubstr("user cluster\ntopic readwrite #\n"));
-  EXPECT_THAT(acl, HasSubstr("user w1\ntopic readwrite nodes/w1/#\n"));
-  EXPECT_THAT(acl, HasSubstr("user w2\ntopic readwrite nodes/w2/#\n"));
-  EXPECT_THAT(acl, Not(HasSubstr("pattern")));
-  EXPECT_EQ(renderPasswordFile(users), "cluster:$7$a\nw1:$7$b\nw2:$7$c\n");
+TEST(BrokerConfigTest, TheAclIsTheSamePatternsForEveryWorker) {
+  BrokerOptions o = options();
+  EXPECT_THAT(renderAcl(o), HasSubstr("\npattern readwrite nodes/%u/#\n"));
+  o.acl_patterns = {"read nodes/%u/#", "write nodes/%u/heartbeat"};
+  std::string acl = renderAcl(o);
+  EXPECT_THAT(acl, HasSubstr("\npattern read nodes/%u/#\npattern write nodes/%u/heartbeat\n"));
+  EXPECT_THAT(acl, Not(HasSubstr("\nuser ")));
+  EXPECT_THAT(acl, Not(HasSubstr("\ntopic ")));
+}
+
+TEST(BrokerConfigTest, FindsThePluginOrSaysItIsMissing) {
+  BrokerOptions o = options();
+  o.dynsec_plugin = "/nonexistent/mosquitto_dynamic_security.so";
+  auto missing = findDynsecPlugin(o);
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, HasSubstr("/nonexistent"));
+  o.dynsec_plugin = "/etc/hostname";  // any readable file stands in for it
+  EXPECT_EQ(findDynsecPlugin(o).value(), "/etc/hostname");
 }
 
 TEST(BrokerConfigTest, ValidatesNamesPasswordsAndPrefixes) {
@@ -55,20 +68,13 @@ TEST(BrokerConfigTest, ValidatesNamesPasswordsAndPrefixes) {
   EXPECT_FALSE(validateUsername("a:b"));  // the password file separator
   EXPECT_FALSE(validateUsername("a b"));
   EXPECT_FALSE(validateUsername("a\nuser admin"));  // ACL injection
+  EXPECT_FALSE(validateUsername("a/b"));            // would widen nodes/%u/#
+  EXPECT_FALSE(validateUsername("a+"));
 
   EXPECT_TRUE(validatePassword("p a s s"));
   EXPECT_FALSE(validatePassword(""));
   EXPECT_FALSE(validatePassword("two\nlines"));
   EXPECT_FALSE(validatePassword(std::string("nul\0", 4)));
-
-  EXPECT_TRUE(validateTopicPrefix("nodes/w1"));
-  EXPECT_FALSE(validateTopicPrefix(""));
-  EXPECT_FALSE(validateTopicPrefix("nodes/+"));
-  EXPECT_FALSE(validateTopicPrefix("#"));
-  EXPECT_FALSE(validateTopicPrefix("nodes/w1/"));
-  EXPECT_FALSE(validateTopicPrefix("/nodes"));
-  EXPECT_FALSE(validateTopicPrefix("nodes w1"));
-  EXPECT_FALSE(validateTopicPrefix("$SYS"));
 }
 
 TEST(BrokerConfigTest, ValidatesOptions) {
@@ -89,6 +95,16 @@ TEST(BrokerConfigTest, ValidatesOptions) {
   s = validateBrokerOptions(o);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message, HasSubstr("admin_password"));
+  for (const char* bad : {"", "read", "delete nodes/#", "read nodes/ x", "readwrite  "}) {
+    o = options();
+    o.acl_patterns = {bad};
+    s = validateBrokerOptions(o);
+    ASSERT_FALSE(s) << bad;
+    EXPECT_THAT(s.error().message, HasSubstr("acl_patterns"));
+  }
+  o = options();
+  o.dynsec_plugin = "relative.so";
+  EXPECT_FALSE(validateBrokerOptions(o));
 }
 
 }  // namespace

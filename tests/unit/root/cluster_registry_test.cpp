@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "link/messages.h"
+#include "root/log_requests.h"
 #include "root_fixture.h"
 
 namespace oak::root {
@@ -191,6 +192,93 @@ TEST_F(ClusterRegistryTest, AfterARestartNoClusterCountsAsConnectedUntilItReconn
   ClusterRegistry restarted(ctx);
   EXPECT_EQ(memory.get(coll::kClusters, id).value().value().at("connected"), false);
   EXPECT_FALSE(restarted.connected(id));
+}
+
+// --- Service logs over the link --------------------------------------------------------------
+
+class ClusterLogsTest : public ClusterRegistryTest {
+ protected:
+  void SetUp() override {
+    ClusterRegistryTest::SetUp();
+    ctx.logs = &logs;
+    key_ = connect(ch_, "munich");
+    cid_ = clusterId(*ch_);
+    sid_ = placedService();
+  }
+  // Starts a follow of instance 0; its end is recorded in `ended`.
+  std::string follow() {
+    auto id = logs.start({cid_, sid_, 0, "all", 10, true},
+                         {[this](std::vector<link::LogLine> l) { lines += l.size(); },
+                          [this](Status s) { ended.push_back(s ? "ok" : s.error().message); }});
+    EXPECT_TRUE(id) << id.error().message;
+    return id ? *id : "";
+  }
+
+  LogRequests logs{clock, [this](const std::string& c, std::string t) {
+                     return registry.send(c, std::move(t));
+                   }};
+  std::shared_ptr<RecordingChannel> ch_ = std::make_shared<RecordingChannel>();
+  uint64_t key_ = 0;
+  std::string cid_, sid_;
+  size_t lines = 0;
+  std::vector<std::string> ended;
+};
+
+TEST_F(ClusterLogsTest, RequestsGoDownTheLinkAndChunksComeBack) {
+  std::string id = follow();
+  auto requests = ch_->ofType("logs_request");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(link::logsRequestFrom(requests[0]).value().request_id, id);
+  registry.onMessage(key_, link::encodeLogsChunk({id, {{"t", "stdout", "hi"}}, false, ""}));
+  EXPECT_EQ(lines, 1u);
+  registry.onMessage(key_, link::encodeLogsChunk({id, {}, true, ""}));
+  EXPECT_EQ(ended, std::vector<std::string>{"ok"});
+  EXPECT_FALSE(registry.send("not-connected", "x"));
+}
+
+TEST_F(ClusterLogsTest, ALostOrReplacedLinkEndsTheRequestsSentOverIt) {
+  follow();
+  registry.onClose(key_);
+  EXPECT_EQ(ended, std::vector<std::string>{"the link to the instance's cluster was lost"});
+
+  auto ch2 = std::make_shared<RecordingChannel>();
+  connect(ch2, "munich");
+  ch_ = ch2;
+  follow();
+  connect(std::make_shared<RecordingChannel>(), "munich");  // the same cluster, again
+  EXPECT_EQ(ended.size(), 2u);
+  EXPECT_EQ(logs.pending(), 0u);
+}
+
+TEST_F(ClusterLogsTest, RemovingTheInstanceEndsItsFollows) {
+  std::string id = follow();
+  ASSERT_TRUE(applications.removeInstances(admin, sid_, "0"));
+  EXPECT_EQ(ended, std::vector<std::string>{"the instance was undeployed"});
+  auto cancels = ch_->ofType("logs_cancel");
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(link::logsCancelFrom(cancels[0]).value(), id);
+}
+
+TEST_F(ClusterLogsTest, TheLastLinesOfAnEndedInstanceAreKeptBounded) {
+  link::InstanceState st{sid_, 0, "DEAD", "exit 1", "w1", "worker-1", "", 0, 0};
+  st.logs = "boom";
+  registry.onMessage(key_, link::encodeInstanceStatus(st));
+  auto inst = [&] {
+    return memory.get(coll::kServices, sid_).value().value().at("instance_list").at(0);
+  };
+  EXPECT_EQ(inst().at("logs"), "boom");
+  st.status = "RUNNING";
+  st.logs.clear();
+  registry.onMessage(key_, link::encodeInstanceStatus(st));
+  EXPECT_EQ(inst().at("logs"), "boom") << "a report without lines keeps the last ones";
+
+  bj::object big = link::toJson(st);
+  big["type"] = "instance_status";
+  big["logs"] = std::string(5000, 'x') + "end";
+  registry.onMessage(key_, bj::serialize(big));
+  std::string stored(inst().at("logs").as_string());
+  EXPECT_EQ(stored.size(), link::kMaxInstanceLogsBytes);
+  EXPECT_TRUE(stored.ends_with("xend"));
 }
 
 }  // namespace

@@ -70,9 +70,8 @@ class HierarchyTest : public root::test::RootFixture {
         cluster::Orchestrator::Deps{cluster_store_, clock, *cluster_bus_,
                                     [this](std::string t) { to_root_.push_back(std::move(t)); }},
         co);
-    for (const char* t : {"nodes/+/information", "nodes/+/job", "nodes/+/jobs/resources"}) {
-      cluster_bus_->subscribe(t, 1);
-    }
+    for (const auto& topic : cluster::Orchestrator::subscriptions())
+      cluster_bus_->subscribe(topic, 1);
     cluster_bus_->onMessage([this](const mqtt::Message& m) { orchestrator_->onBusMessage(m); });
     link_->queue = &to_cluster_;
     link_key_ = registry_.attach(link_, "in-process");

@@ -45,6 +45,15 @@ TEST(InstanceSpecTest, ReadsTheDeployMessage) {
   EXPECT_EQ(spec->taskId(), "clientsrvr.test.nginx.test.instance.2");
 }
 
+TEST(InstanceSpecTest, WritesWhatItReads) {
+  auto spec = InstanceSpec::fromJson(parseObject(kDeploy));
+  ASSERT_TRUE(spec) << spec.error().message;
+  spec->one_shot = true;
+  auto again = InstanceSpec::fromJson(spec->toJson());
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *spec);
+}
+
 TEST(InstanceSpecTest, OptionalKeysMayBeAbsentOrNull) {
   auto spec = InstanceSpec::fromJson(parseObject(
       R"({"job_name":"a.b.c.d","image":"img","virtualization":"unikernel","cmd":null,

@@ -1,0 +1,18 @@
+#pragma once
+// The runtimes this worker offers, built from its options: containerd when it answers. Each is
+// probed here, so that the worker reports only what really works.
+
+#include <memory>
+#include <vector>
+
+#include "http/event_loop.h"
+#include "worker/agent/options.h"
+#include "worker/runtime/runtime.h"
+
+namespace oak::worker {
+
+// `log_root`: where instance logs go (`<log_root>/<task id>/`).
+std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
+                                                   const std::string& log_root);
+
+}  // namespace oak::worker

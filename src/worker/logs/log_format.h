@@ -1,0 +1,69 @@
+#pragma once
+// The on-disk format of instance logs, shared by the writer (log driver, unikernel console) and
+// the reader. A log directory holds one file per stream, `stdout.log` and `stderr.log`, rotated
+// by size into `stdout.log.1` (newest) ... `stdout.log.<max_files - 1>` (oldest). Each record is
+//
+//   <RFC 3339 UTC timestamp with 9 fraction digits> <line>\n
+//
+// Lines are stored as the instance wrote them (any bytes but '\n'); readers turn invalid UTF-8
+// into U+FFFD so that JSON consumers never see it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace oak::worker {
+
+enum class LogStream { kStdout, kStderr };
+
+// "stdout" / "stderr".
+std::string_view streamName(LogStream stream);
+
+// How much a stream may take on disk: `max_files` files of at most `max_size` bytes each
+// (a single record larger than `max_size` still makes a file of its own).
+struct LogLimits {
+  uint64_t max_size = 10 * 1024 * 1024;
+  int max_files = 3;
+
+  bool operator==(const LogLimits&) const = default;
+};
+
+// Longer lines are stored as several records.
+inline constexpr size_t kMaxLineBytes = 16 * 1024;
+
+// "stdout.log" for index 0, "stdout.log.<index>" for rotated files.
+std::string logFileName(LogStream stream, int index = 0);
+
+// One line as readers deliver it.
+struct LogLine {
+  Clock::TimePoint time;
+  LogStream stream = LogStream::kStdout;
+  std::string line;  // valid UTF-8
+
+  bool operator==(const LogLine&) const = default;
+};
+
+// "2026-11-22T17:10:58.123456789Z" (always 9 fraction digits, so records sort as text too).
+std::string formatTimestamp(Clock::TimePoint t);
+// Reads RFC 3339 timestamps in UTC ("Z") with 0 to 9 fraction digits.
+std::optional<Clock::TimePoint> parseTimestamp(std::string_view text);
+
+// Replaces every byte that is not part of a well-formed UTF-8 sequence with U+FFFD.
+std::string sanitizeUtf8(std::string_view bytes);
+
+// The length of the longest prefix of `bytes` of at most `max` bytes that does not end inside a
+// UTF-8 sequence (when `bytes` is valid UTF-8; otherwise a prefix that is not shorter than
+// `max - 3`).
+size_t utf8Prefix(std::string_view bytes, size_t max);
+
+// Parses one record (without its '\n'). Nullopt when the timestamp is missing or malformed; the
+// line is then the whole record.
+std::optional<Clock::TimePoint> splitRecord(std::string_view record, std::string_view& line);
+
+// "<root>/<task_id>": where the instance's logs live.
+std::string logDirFor(const std::string& log_root, const std::string& task_id);
+
+}  // namespace oak::worker
