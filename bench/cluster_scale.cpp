@@ -85,7 +85,7 @@ struct Options {
   int connect_concurrency = 64;
   int connect_timeout_s = 900;
   int stall_s = 30;
-  int late_registrations = 3;
+  int late_registrations = 10;
   int probe_ms = 20;  // QoS 1 probe period while late registrations run (stall measurement)
   int cluster_pid = 0;
   int broker_pid = 0;

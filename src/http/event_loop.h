@@ -6,16 +6,18 @@
 #include <functional>
 #include <memory>
 
+#include "common/task_runner.h"
+
 namespace boost::asio {
 class io_context;
 }
 
 namespace oak {
 
-class EventLoop {
+class EventLoop final : public TaskRunner {
  public:
   explicit EventLoop(unsigned blocking_threads = 1);
-  ~EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -27,9 +29,9 @@ class EventLoop {
   // pending (for deterministic tests that do not call `run`). Timers are not waited for.
   void drain();
   // Thread-safe: queues `fn` to run on the loop.
-  void post(std::function<void()> fn);
+  void post(std::function<void()> fn) override;
   // Runs `work` on a pool thread, then `done` on the loop.
-  void runBlocking(std::function<void()> work, std::function<void()> done);
+  void runBlocking(std::function<void()> work, std::function<void()> done) override;
   // Calls `fn` on the loop every `period` until the returned handle is destroyed.
   class Periodic {
    public:

@@ -23,6 +23,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "http/client.h"
+#include "mqtt/broker.h"
 #include "mqtt/mosquitto_client.h"
 #include "process.h"
 #include "temp_dir.h"
@@ -73,14 +74,16 @@ class ClusterBrokerTest : public ::testing::Test {
     });
   }
 
+  uint16_t apiPort() const {
+    return static_cast<uint16_t>(std::stoi(options_.listen.substr(options_.listen.rfind(':') + 1)));
+  }
+
   Result<Credentials> registerWorker(const std::string& name, const std::string& token) {
-    auto port =
-        static_cast<uint16_t>(std::stoi(options_.listen.substr(options_.listen.rfind(':') + 1)));
     http::ClientRequest req{http::Method::kPost,
                             "/api/v1/workers/register",
                             {{"Authorization", "Bearer " + token}},
                             bj::serialize(bj::object{{"name", name}})};
-    OAK_ASSIGN_OR_RETURN(auto res, http::fetch("127.0.0.1", port, req, 30s));
+    OAK_ASSIGN_OR_RETURN(auto res, http::fetch("127.0.0.1", apiPort(), req, 30s));
     if (res.status != 200) {
       return makeError(ErrorCode::kInternal, fmt::format("HTTP {}: {}", res.status, res.body));
     }
@@ -211,6 +214,66 @@ TEST_F(ClusterBrokerTest, ARegistrationAgainRotatesThePasswordAndTheOldOneIsRefu
   ASSERT_TRUE(clients_.call(
       [&] { return workers_[0]->setCredentials(second->username, second->password); }));
   EXPECT_TRUE(allConnected());
+}
+
+TEST_F(ClusterBrokerTest, WithAnExternalBrokerEveryWorkerGetsItsAccount) {
+  stopCluster();
+  mqtt::MosquittoBroker::Options bo;
+  bo.data_dir = dir_.file("external");
+  bo.listen_host = "127.0.0.1";
+  bo.port = testing::pickFreePort();
+  bo.admin_username = "shared";
+  bo.admin_password = "shared-secret";
+  auto external = mqtt::MosquittoBroker::start(bo);
+  ASSERT_TRUE(external) << external.error().message;
+  options_.data_dir = dir_.file("cluster-external");
+  options_.mqtt_url = fmt::format("mqtt://shared:shared-secret@127.0.0.1:{}", bo.port);
+  startCluster();
+
+  auto accounts = registerMany(2);
+  ASSERT_EQ(accounts.size(), 2u);
+  for (const auto& a : accounts) {
+    EXPECT_EQ(a.username, "shared");
+    EXPECT_EQ(a.password, "shared-secret");
+    EXPECT_EQ(a.port, bo.port);
+  }
+  connectAll(accounts);
+  EXPECT_TRUE(allConnected());
+  // The cluster is there too: a report makes the worker active.
+  clients_.call([&] {
+    workers_[0]->publish(fmt::format("nodes/{}/information", accounts[0].id),
+                         R"({"cores_total":2,"cores_free":2,"memory_total_mb":512,)"
+                         R"("memory_free_mb":512,"runtimes":["docker"]})");
+  });
+  http::ClientRequest req{http::Method::kGet,
+                          "/api/v1/resources/workers",
+                          {{"Authorization", "Bearer " + workerToken()}},
+                          ""};
+  bool active = false;
+  for (auto deadline = std::chrono::steady_clock::now() + kWait;
+       !active && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    auto r = http::fetch("127.0.0.1", apiPort(), req, 5s);
+    active = r && r->body.find(R"("active":true)") != std::string::npos;
+  }
+  EXPECT_TRUE(active) << "the worker's report reached the cluster";
+}
+
+TEST(ClusterOptionsTest, ALocationIsLatLonAndAnOptionalRadius) {
+  testing::LoopThread thread;
+  testing::TempDir dir;
+  for (const char* bad :
+       {"91,0", "48.1", "48.1,x", "48.1,11.6,", "48.1,11.6,-3", "48.1,11.6,5km"}) {
+    ClusterOptions o;
+    o.root_url = "http://127.0.0.1:1";
+    o.name = "edge";
+    o.token = "t";
+    o.data_dir = dir.file("cluster");
+    o.location = bad;
+    auto c = thread.call([&] { return ClusterServer::create(o, thread.loop()); });
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument) << bad;
+    EXPECT_THAT(c.error().message, ::testing::StartsWith("--location: ")) << bad;
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "common/json.h"
 #include "process.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace oak::testing {
 
@@ -28,22 +29,13 @@ namespace bj = boost::json;
 using namespace std::chrono_literals;
 using oak::http::Method;
 
-constexpr auto kPollStep = 100ms;
 constexpr const char* kClusterName = "edge";
 
 // Polls `cond` until it holds or `timeout` has passed.
 template <typename Cond>
-inline ::testing::AssertionResult eventually(const std::string& what,
-                                             std::chrono::milliseconds timeout, Cond cond) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return ::testing::AssertionFailure()
-             << what << ": not true after " << timeout.count() << " ms";
-    }
-    std::this_thread::sleep_for(kPollStep);
-  }
-  return ::testing::AssertionSuccess();
+::testing::AssertionResult eventually(const std::string& what, std::chrono::milliseconds timeout,
+                                      Cond cond) {
+  return waitUntil(what, timeout, std::move(cond));
 }
 
 inline std::string readFile(const std::filesystem::path& path) {

@@ -190,6 +190,7 @@ class LogsTest : public RootProcessTest {
  protected:
   void SetUp() override {
     RootProcessTest::SetUp();
+    if (HasFatalFailure()) return;
     cluster_port_ = pickFreePort();
     std::string token = readFile(dir_.file("data/cluster-token"));
     cluster_ = std::make_unique<Process>(

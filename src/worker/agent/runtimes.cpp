@@ -1,59 +1,66 @@
 #include "worker/agent/runtimes.h"
 
+#include <dlfcn.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "oci/platform.h"
-#include "oci/registry_client.h"
 #include "worker/logs/log_driver.h"
 #include "worker/logs/log_format.h"
-#include "worker/runtime/containerd/containerd_runtime.h"
+#include "worker/runtime/containerd/module.h"
 
 namespace oak::worker {
 namespace {
 
-// The small `oakestra-logd` installed beside this binary; this binary itself (which can act as
-// the driver too, at a few MB more per container) when it is missing.
-Result<std::string> logDriverExecutable() {
+// A file installed beside this binary (`oakestra-logd`, the container module).
+Result<std::string> besideExecutable(const std::string& name) {
   OAK_ASSIGN_OR_RETURN(auto self, currentExecutable());
-  auto logd = std::filesystem::path(self).parent_path() / "oakestra-logd";
-  if (::access(logd.c_str(), X_OK) == 0) return logd.string();
-  spdlog::warn("{} not found: containers' log drivers run as {}", logd.string(), self);
+  return (std::filesystem::path(self).parent_path() / name).string();
+}
+
+// The small `oakestra-logd`; this binary itself (which can act as the driver too, at a few MB
+// more per container) when it is missing.
+Result<std::string> logDriverExecutable() {
+  OAK_ASSIGN_OR_RETURN(auto logd, besideExecutable("oakestra-logd"));
+  if (::access(logd.c_str(), X_OK) == 0) return logd;
+  OAK_ASSIGN_OR_RETURN(auto self, currentExecutable());
+  spdlog::warn("{} not found: containers' log drivers run as {}", logd, self);
   return self;
 }
 
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
                                         const std::string& log_root) {
   namespace cd = containerd;
-  auto client = cd::ContainerdClient::connect(o.containerd_socket, o.containerd_namespace);
-  if (!client) {
-    spdlog::warn("containers unavailable: {}", client.error().message);
-    return nullptr;
-  }
+  auto module = besideExecutable(cd::kModuleFile);
   auto exe = logDriverExecutable();
-  if (!exe) {
-    spdlog::warn("containers unavailable: {}", exe.error().message);
+  if (!module || !exe) {
+    spdlog::warn("containers unavailable: {}", (!module ? module : exe).error().message);
     return nullptr;
   }
-  oci::RegistryOptions registry;
-  registry.insecure_registries = o.insecure_registries;
-  // The puller shares the runtime's connection; the runtime owns both.
-  auto* client_ptr = client->get();
-  auto puller = std::make_unique<cd::ImagePuller>(
-      *client_ptr, std::make_unique<oci::RegistryClient>(std::move(registry)), "overlayfs",
-      oci::Platform::host());
-  cd::ContainerdRuntimeOptions options;
-  options.spec.cgroups_parent = "/" + o.containerd_namespace;
-  options.log_uri = [exe = *exe, log_root](const InstanceSpec& spec) {
+  // Loaded for the life of the process: the runtime's code lives in it.
+  void* handle = ::dlopen(module->c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    spdlog::warn("containers unavailable: cannot load {}: {}", *module, ::dlerror());
+    return nullptr;
+  }
+  auto factory = reinterpret_cast<cd::ModuleFactory>(::dlsym(handle, cd::kModuleFactory));
+  if (factory == nullptr) {
+    spdlog::warn("containers unavailable: {} has no {}", *module, cd::kModuleFactory);
+    return nullptr;
+  }
+  cd::ModuleConfig config;
+  config.socket = o.containerd_socket;
+  config.ns = o.containerd_namespace;
+  // The namespace is also the cgroup parent, so that workers sharing a host stay apart.
+  config.cgroups_parent = "/" + o.containerd_namespace;
+  config.insecure_registries = o.insecure_registries;
+  config.log_uri = [exe = *exe, log_root](const InstanceSpec& spec) {
     return binaryLogUri(exe, logDirFor(log_root, spec.taskId()), LogLimits{});
   };
-  auto runtime =
-      std::make_unique<cd::ContainerdRuntime>(loop, std::move(*client), std::move(puller), options);
-  if (auto s = runtime->probe(); !s) {
-    spdlog::warn("containers unavailable: {}", s.error().message);
-  }
+  std::string error;
+  std::unique_ptr<Runtime> runtime(factory(&loop, &config, &error));
+  if (!error.empty()) spdlog::warn("containers unavailable: {}", error);
   return runtime;
 }
 

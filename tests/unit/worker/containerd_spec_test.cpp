@@ -169,5 +169,25 @@ TEST(OciSpecTest, NetworkNamespaceOnlyWhenGiven) {
   EXPECT_THAT(types(specOf(service(), image, o)), ::testing::Contains("network"));
 }
 
+TEST(OciSpecTest, GpusNeedTheNvidiaHook) {
+  auto image = ImageConfig::parse(config(R"({"Cmd":["x"]})")).value();
+  auto s = service();
+  s.vgpus = 1;
+  auto refused = buildSpec(s, image, {});
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("nvidia-container-runtime-hook"));
+
+  SpecOptions o;
+  o.gpu_hook = "/usr/bin/nvidia-container-runtime-hook";
+  auto spec = specOf(s, image, o);
+  const auto& prestart = spec.at("hooks").at("prestart").as_array();
+  ASSERT_EQ(prestart.size(), 1u);
+  EXPECT_EQ(prestart[0].at("path").as_string(), *o.gpu_hook);
+  EXPECT_THAT(strings(spec.at("process").at("env")),
+              ::testing::Contains("NVIDIA_VISIBLE_DEVICES=all"));
+  // Without GPUs asked for, no hook runs.
+  EXPECT_FALSE(specOf(service(), image, o).contains("hooks"));
+}
+
 }  // namespace
 }  // namespace oak::worker::containerd

@@ -21,7 +21,7 @@ constexpr auto kLaunchLease = std::chrono::minutes(10);
 
 }  // namespace
 
-ContainerdRuntime::ContainerdRuntime(EventLoop& loop, std::unique_ptr<ContainerdClient> client,
+ContainerdRuntime::ContainerdRuntime(TaskRunner& loop, std::unique_ptr<ContainerdClient> client,
                                      std::unique_ptr<ImagePuller> puller,
                                      ContainerdRuntimeOptions options)
     : loop_(loop),

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "http/event_loop.h"
+#include "common/task_runner.h"
 #include "worker/runtime/containerd/cgroup_usage.h"
 #include "worker/runtime/containerd/client.h"
 #include "worker/runtime/containerd/image_puller.h"
@@ -40,7 +40,7 @@ struct ContainerdRuntimeOptions {
 
 class ContainerdRuntime final : public Runtime {
  public:
-  ContainerdRuntime(EventLoop& loop, std::unique_ptr<ContainerdClient> client,
+  ContainerdRuntime(TaskRunner& loop, std::unique_ptr<ContainerdClient> client,
                     std::unique_ptr<ImagePuller> puller, ContainerdRuntimeOptions options);
   ~ContainerdRuntime() override;
 
@@ -83,7 +83,7 @@ class ContainerdRuntime final : public Runtime {
   void finish(const std::string& task_id, ExitInfo info);
   void startCleaning(const std::string& task_id, uint32_t exit_status);
 
-  EventLoop& loop_;
+  TaskRunner& loop_;
   std::unique_ptr<ContainerdClient> client_;
   std::unique_ptr<ImagePuller> puller_;
   ContainerdRuntimeOptions options_;

@@ -125,6 +125,7 @@ Result<std::string> buildSpec(const InstanceSpec& spec, const ImageConfig& image
   }
   OAK_ASSIGN_OR_RETURN(auto ids, parseUser(image.user));
 
+  std::optional<bj::object> doc_hooks;
   bj::object caps;
   for (const char* set : {"bounding", "effective", "permitted"}) caps[set] = strings(kCapabilities);
 
@@ -167,6 +168,22 @@ Result<std::string> buildSpec(const InstanceSpec& spec, const ImageConfig& image
                    {"maskedPaths", strings(kMaskedPaths)},
                    {"readonlyPaths", strings(kReadonlyPaths)}};
 
+  if (spec.vgpus > 0) {
+    if (!options.gpu_hook) {
+      return makeError(ErrorCode::kUnprocessable,
+                       fmt::format("vgpus: {} requested, but this worker has no GPU support "
+                                   "(nvidia-container-runtime-hook is not installed)",
+                                   spec.vgpus));
+    }
+    // The hook reads the devices to expose from the container's environment.
+    auto& env = process["env"].as_array();
+    env.emplace_back("NVIDIA_VISIBLE_DEVICES=all");
+    env.emplace_back("NVIDIA_DRIVER_CAPABILITIES=compute,utility");
+    doc_hooks = bj::object{
+        {"prestart", bj::array{bj::object{{"path", *options.gpu_hook},
+                                          {"args", bj::array{*options.gpu_hook, "prestart"}}}}}};
+  }
+
   std::string hostname = options.hostname.empty() ? task_id : options.hostname;
   if (hostname.size() > 63) hostname.resize(63);  // the kernel's limit
 
@@ -176,6 +193,7 @@ Result<std::string> buildSpec(const InstanceSpec& spec, const ImageConfig& image
                  {"hostname", hostname},
                  {"mounts", mounts},
                  {"linux", linux}};
+  if (doc_hooks) doc["hooks"] = std::move(*doc_hooks);
   return bj::serialize(doc);
 }
 
