@@ -223,6 +223,20 @@ TEST_F(ContainerdRuntimeTest, MissingImageFailsWithTheImageNamed) {
   expectGone(s.taskId());
 }
 
+TEST_F(ContainerdRuntimeTest, ImageForAnotherPlatformFailsWithThePlatformsNamed) {
+  auto foreign = testing::pushMultiPlatformImage(*shared().registry, "foreign", "v1",
+                                                 {"linux/s390x", "linux/riscv64"});
+  ASSERT_TRUE(foreign) << foreign.error().message;
+  auto s = spec("foreign", {"true"});
+  s.image = foreign->reference;
+  auto launched = launch(s);
+  ASSERT_FALSE(launched);
+  EXPECT_EQ(launched.error().code, ErrorCode::kUnprocessable);
+  EXPECT_THAT(launched.error().message, HasSubstr(oci::Platform::host().str()));
+  EXPECT_THAT(launched.error().message, HasSubstr("linux/s390x"));
+  expectGone(s.taskId());
+}
+
 TEST_F(ContainerdRuntimeTest, ImageAlreadyPresentNeedsNoRegistry) {
   auto first = spec("first", {"true"}, true);
   ASSERT_TRUE(launch(first));

@@ -241,6 +241,22 @@ TEST_F(DeploymentTest, RestartedWorkerKeepsItsContainerAndTracksIt) {
   EXPECT_EQ(str(after, "worker_name"), worker);
 }
 
+TEST_F(DeploymentTest, MissingImageFailsWithTheReasonAndTheWorkerCarriesOn) {
+  // An image the registry does not have.
+  auto id = deploy({{"microservice_name", "ghost"},
+                    {"code", image_.substr(0, image_.rfind('/')) + "/nope:v1"},
+                    {"cmd", bj::array{"true"}}});
+  bj::object failed;
+  EXPECT_TRUE(eventually("FAILED naming the image", 30s, [&] {
+    failed = instance(id);
+    return str(failed, "status") == "FAILED" &&
+           str(failed, "status_detail").find("nope") != std::string::npos;
+  })) << bj::serialize(failed);
+  // The workers are fine and still run what they can.
+  auto ok = deploy({{"microservice_name", "fine"}, {"cmd", bj::array{"sleep", "600"}}});
+  waitForStatus(ok, "RUNNING");
+}
+
 TEST_F(DeploymentTest, DirectConstraintPlacesOnTheNamedWorker) {
   for (const auto& target : {"w2", "w1"}) {
     auto id = deploy(

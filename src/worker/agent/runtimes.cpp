@@ -32,6 +32,11 @@ Result<std::string> logDriverExecutable() {
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
                                         const std::string& log_root) {
   namespace cd = containerd;
+  // Without containerd there is no point in mapping gRPC into this process.
+  if (!std::filesystem::is_socket(o.containerd_socket)) {
+    spdlog::warn("containers unavailable: no containerd socket at {}", o.containerd_socket);
+    return nullptr;
+  }
   auto module = besideExecutable(cd::kModuleFile);
   auto exe = logDriverExecutable();
   if (!module || !exe) {
