@@ -15,7 +15,7 @@ PACKAGES=(
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev
   # daemons started by integration tests
-  mosquitto mosquitto-clients containerd runc
+  mosquitto mosquitto-clients containerd runc qemu-system-x86
   # a local OCI registry and the tools that build and push the test image into it
   docker-registry skopeo umoci busybox-static
   # tests and benchmarks

@@ -45,6 +45,10 @@ class FixedProbe final : public worker::HostProbe {
     std::lock_guard lock(mutex_);
     return snapshot_;
   }
+  void setCpuUsage(double percent) {
+    std::lock_guard lock(mutex_);
+    snapshot_.cpu_usage_percent = percent;
+  }
 
  private:
   std::mutex mutex_;  // sampled on the loop's blocking pool
@@ -214,6 +218,26 @@ TEST_F(ClusterWorkersTest, DeployLaunchesOnTheWorkerAndIsReportedRunning) {
   EXPECT_EQ(st[1].worker_name, "w1");
   EXPECT_EQ(st[1].publicip, "10.0.0.1");
   EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+}
+
+TEST_F(ClusterWorkersTest, CoresAreReservedByVcpusWhateverTheMeasuredLoad) {
+  auto& w = addNode("w1", 2, 4096);
+  auto workerCoresFree = [&] {
+    return orch_->workerResources().at(0).at("cores_free").to_number<double>();
+  };
+  // A fully busy host still offers its cores: what is promised counts, not the load right now.
+  w.probe->setCpuUsage(100);
+  tickWorker(w);
+  EXPECT_EQ(workerCoresFree(), 2);
+  // Two services of one vcpu fit a two-core worker; a third does not.
+  fromRoot(deployText(serviceDoc(kSid, kJob, 100, 1), 0));
+  fromRoot(deployText(serviceDoc(kSid, kJob, 100, 1), 1));
+  tickWorker(w);
+  EXPECT_EQ(workerCoresFree(), 0);
+  EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+  EXPECT_EQ(statusOf(kSid, 1), "RUNNING");
+  fromRoot(deployText(serviceDoc(kSid, kJob, 100, 1), 2));
+  EXPECT_EQ(statusOf(kSid, 2), "NO_WORKER_CAPACITY");
 }
 
 TEST_F(ClusterWorkersTest, AnInstanceThatDiesIsReportedDeadAndRedeployed) {

@@ -415,6 +415,25 @@ TEST_P(OrchestratorReplaceTest, IsReplacedOnTheNextTickAfterDeletingTheOldCopy) 
 INSTANTIATE_TEST_SUITE_P(DeadOrFailed, OrchestratorReplaceTest, ::testing::Values("DEAD", "FAILED"),
                          [](const auto& param) { return std::string(param.param); });
 
+TEST_F(OrchestratorTest, LaunchProgressRefinesOnlyAnInstanceWaitingToStart) {
+  auto& w = addReportingWorker("w1", 4, 4096);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  root_.clear();
+
+  w.status(kJob, 0, "NODE_SCHEDULED", "pulling nginx: layer 1/3, 1.0 MB of 9.0 MB");
+  deliver();
+  auto st = root_.statuses();
+  ASSERT_THAT(st, SizeIs(1));
+  EXPECT_EQ(st[0].status, "NODE_SCHEDULED");
+  EXPECT_EQ(st[0].status_detail, "pulling nginx: layer 1/3, 1.0 MB of 9.0 MB");
+
+  // A late progress line after the start does not turn a running instance back.
+  w.status(kJob, 0, "ACTIVE");
+  w.status(kJob, 0, "NODE_SCHEDULED", "unpacking layer 3/3");
+  deliver();
+  EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+}
+
 TEST_F(OrchestratorTest, AReplacementMayGoToAnotherWorker) {
   auto& w1 = addReportingWorker("w1", 2, 1000);
   fromRoot(deployText(serviceDoc(kSid, kJob, 800, 1), 0));
