@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "common/json.h"
 #include "worker/runtime/instance_spec.h"
@@ -71,10 +72,24 @@ void WorkerAgent::start() {
       publishStatus({parsed->first, parsed->second, "NODE_SCHEDULED", detail});
     }
   });
-  supervisor_.recover([](Result<std::vector<InstanceSpec>> r) {
+  supervisor_.recover([this](Result<std::vector<InstanceSpec>> r) {
     if (!r) return spdlog::error("recovering instances: {}", r.error().message);
     spdlog::info("recovered {} running instances", r->size());
+    removeStaleLogs(*r);
   });
+}
+
+void WorkerAgent::removeStaleLogs(const std::vector<InstanceSpec>& recovered) {
+  if (!logs_ || options_.log_root.empty()) return;
+  // Logs of instances this worker no longer holds (moved away while it was down): the cluster
+  // places those again, so nobody reads these files any more.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.log_root, ec)) {
+    std::string task_id = entry.path().filename().string();
+    bool held = std::any_of(recovered.begin(), recovered.end(),
+                            [&](const InstanceSpec& s) { return s.taskId() == task_id; });
+    if (!held && entry.is_directory()) logs_->removeLogs(task_id);
+  }
 }
 
 bj::object WorkerAgent::information(const HostSnapshot& s) const {

@@ -50,6 +50,7 @@ class WorkerAgent {
 
  private:
   void onMessage(const mqtt::Message& m);
+  void removeStaleLogs(const std::vector<InstanceSpec>& recovered);
   void publishStatus(const StatusReport& r);
   void report(const HostSnapshot& s);
   // Collects the usage of `held` and publishes it when `always` or when it changed.

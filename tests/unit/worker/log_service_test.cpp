@@ -417,6 +417,25 @@ TEST_F(AgentLogsTest, EndedInstancesReportTheirLastLinesAndLogsGoWithTheInstance
   EXPECT_FALSE(fs::exists(logDirFor(root(), kTask)));
 }
 
+TEST_F(AgentLogsTest, AtStartLogsOfInstancesNoLongerHeldAreRemoved) {
+  // A worker restart: one instance survived, another was moved away while the worker was down.
+  InstanceSpec kept;
+  kept.job_name = "app.ns.kept.ns";
+  kept.virtualization = "docker";
+  kept.image = "img";
+  runtime_->seedRecoverable(kept);
+  for (const auto& id : {kept.taskId(), std::string("app.ns.gone.ns.instance.0")}) {
+    LogWriter w(logDirFor(root(), id), LogStream::kStdout, {}, clock_);
+    ASSERT_TRUE(w.write("line\n"));
+  }
+  AgentOptions o{"w1", std::nullopt, 15s, root()};
+  agent_ = std::make_unique<WorkerAgent>(loop_, clock_, *worker_, probe_, composing_, o);
+  agent_->start();
+  loop_.drain();
+  EXPECT_TRUE(fs::exists(logDirFor(root(), kept.taskId())));
+  EXPECT_FALSE(fs::exists(logDirFor(root(), "app.ns.gone.ns.instance.0")));
+}
+
 TEST_F(AgentLogsTest, ARedeployKeepsTheLogs) {
   control("deploy");
   logLine("first life");
