@@ -24,7 +24,7 @@ test-asan: deps
 
 # For now the root orchestrator alone, with state under build/run.
 run: build
-	build/bin/oakestra root --listen 0.0.0.0:10000 --data-dir $(RUN_DIR)/root
+	build/bin/oakestra up --data-dir $(RUN_DIR)
 
 bench: build
 	./bench/root_api.sh

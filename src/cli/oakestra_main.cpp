@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "root/options.h"
 #include "root/root_server.h"
+#include "up/up_main.h"
 #include "worker/agent/options.h"
 #include "worker/agent/worker_main.h"
 #include "worker/logs/log_driver.h"
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
   auto* worker = app.add_subcommand("worker", "worker: node engine (runtimes) and reports");
   oak::worker::addWorkerFlags(*worker, worker_options);
 
+  oak::up::UpOptions up_options;
+  auto* up = app.add_subcommand("up", "root, a cluster and a worker on this machine, in one go");
+  oak::up::addUpFlags(*up, up_options);
+
   CLI11_PARSE(app, argc, argv);
   std::string component = app.get_subcommands().front()->get_name();
   if (auto s = oak::initLogging(log_level, log_format, component); !s) {
@@ -52,5 +57,6 @@ int main(int argc, char** argv) {
   if (root->parsed()) return oak::root::runRoot(root_options);
   if (cluster->parsed()) return oak::cluster::runCluster(cluster_options);
   if (worker->parsed()) return oak::worker::runWorker(worker_options);
+  if (up->parsed()) return oak::up::runUp(up_options);
   return 2;
 }

@@ -10,8 +10,8 @@
 #include <optional>
 #include <thread>
 
+#include "common/child_process.h"
 #include "common/files.h"
-#include "mqtt/child_process.h"
 #include "mqtt/readiness.h"
 
 namespace oak::mqtt {
@@ -94,9 +94,9 @@ Status MosquittoBroker::syncAccounts(const std::vector<dynsec::Account>& account
 Status MosquittoBroker::stop() {
   stopped_ = true;
   if (pid_ > 0) {
-    last_status_ = detail::terminate(pid_, kStopGrace);
+    last_status_ = process::terminate(pid_, kStopGrace);
     spdlog::info("mqtt broker: mosquitto (pid {}) stopped ({})", pid_,
-                 detail::describeExit(last_status_));
+                 process::describeExit(last_status_));
     pid_ = -1;
   }
   return {};
@@ -109,12 +109,12 @@ Status MosquittoBroker::restart() {
 
 bool MosquittoBroker::running() {
   if (pid_ <= 0) return false;
-  auto status = detail::reapIfExited(pid_);
+  auto status = process::reapIfExited(pid_);
   if (!status) return true;
   last_status_ = *status;
   if (!stopped_) {
     spdlog::error("mqtt broker: mosquitto (pid {}) exited unexpectedly ({}): {}", pid_,
-                  detail::describeExit(last_status_), logTail());
+                  process::describeExit(last_status_), logTail());
   }
   pid_ = -1;
   return false;
@@ -122,8 +122,8 @@ bool MosquittoBroker::running() {
 
 Status MosquittoBroker::launch() {
   OAK_TRY(writeFiles());
-  OAK_ASSIGN_OR_RETURN(pid_, detail::spawnDaemon({options_.binary, "-c", configPath(options_)},
-                                                 outputPath(options_)));
+  OAK_ASSIGN_OR_RETURN(pid_, process::spawnDaemon({options_.binary, "-c", configPath(options_)},
+                                                  outputPath(options_)));
   stopped_ = false;
   if (auto ready = waitReady(); !ready) {
     stop();
@@ -142,7 +142,7 @@ Status MosquittoBroker::waitReady() {
     if (!running()) {
       return makeError(ErrorCode::kUnavailable,
                        fmt::format("mosquitto exited during start-up ({}): {}",
-                                   detail::describeExit(last_status_), logTail()));
+                                   process::describeExit(last_status_), logTail()));
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     last = detail::probeMqtt(host, options_.port, options_.admin_username, options_.admin_password,

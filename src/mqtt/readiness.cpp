@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-#include "mqtt/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace oak::mqtt::detail {
 namespace {

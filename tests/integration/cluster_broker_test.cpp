@@ -239,19 +239,23 @@ TEST_F(ClusterBrokerTest, WithAnExternalBrokerEveryWorkerGetsItsAccount) {
   }
   connectAll(accounts);
   EXPECT_TRUE(allConnected());
-  // The cluster is there too: a report makes the worker active.
-  clients_.call([&] {
-    workers_[0]->publish(fmt::format("nodes/{}/information", accounts[0].id),
-                         R"({"cores_total":2,"cores_free":2,"memory_total_mb":512,)"
-                         R"("memory_free_mb":512,"runtimes":["docker"]})");
-  });
+  // The cluster is there too: a report makes the worker active. Reports repeat, as a worker's
+  // do, because the cluster may still be subscribing to the external broker.
+  auto report = [&] {
+    clients_.call([&] {
+      workers_[0]->publish(fmt::format("nodes/{}/information", accounts[0].id),
+                           R"({"cores_total":2,"cores_free":2,"memory_total_mb":512,)"
+                           R"("memory_free_mb":512,"runtimes":["docker"]})");
+    });
+  };
   http::ClientRequest req{http::Method::kGet,
                           "/api/v1/resources/workers",
                           {{"Authorization", "Bearer " + workerToken()}},
                           ""};
   bool active = false;
   for (auto deadline = std::chrono::steady_clock::now() + kWait;
-       !active && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+       !active && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(200ms)) {
+    report();
     auto r = http::fetch("127.0.0.1", apiPort(), req, 5s);
     active = r && r->body.find(R"("active":true)") != std::string::npos;
   }

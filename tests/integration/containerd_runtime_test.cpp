@@ -16,6 +16,7 @@
 #include "auth/password.h"
 #include "containerd_daemon.h"
 #include "http/event_loop.h"
+#include "loop_thread.h"
 #include "oci/registry_client.h"
 #include "registry.h"
 #include "worker/runtime/containerd/containerd_runtime.h"
@@ -60,14 +61,13 @@ class ContainerdRuntimeTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(shared().registry) << "no registry";
     ASSERT_TRUE(daemon_.waitReady(30s));
-    thread_ = std::thread([this] { loop_.run(); });
+    loop_thread_.start();
     makeRuntime();
   }
 
   void TearDown() override {
     runtime_.reset();
-    loop_.stop();
-    thread_.join();
+    loop_thread_.stop();
     if (HasFailure()) std::cerr << "--- containerd log ---\n" << daemon_.log() << "\n";
   }
 
@@ -95,23 +95,11 @@ class ContainerdRuntimeTest : public ::testing::Test {
   // Runs `fn` on the loop thread and returns its result.
   template <typename Fn>
   decltype(std::declval<Fn>()()) onLoop(Fn fn) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto future = task.get_future();
-    loop_.post([&task] { task(); });
-    return future.get();
+    return loop_thread_.onLoop(std::move(fn));
   }
-
-  // Starts an async runtime call on the loop and waits (bounded) for its callback's value.
   template <typename T, typename Start>
   T await(Start start, std::chrono::seconds timeout = 60s) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    loop_.post([&start, promise] { start([promise](T v) { promise->set_value(std::move(v)); }); });
-    if (future.wait_for(timeout) != std::future_status::ready) {
-      ADD_FAILURE() << "no answer within " << timeout.count() << " s";
-      std::abort();  // the callback would touch a dead frame
-    }
-    return future.get();
+    return loop_thread_.await<T>(std::move(start), timeout);
   }
 
   Result<LaunchResult> launch(const InstanceSpec& spec) {
@@ -149,8 +137,8 @@ class ContainerdRuntimeTest : public ::testing::Test {
   }
 
   testing::ContainerdDaemon daemon_;
-  EventLoop loop_{4};
-  std::thread thread_;
+  testing::LoopThread loop_thread_;
+  EventLoop& loop_ = loop_thread_.loop();
   std::unique_ptr<ContainerdClient> admin_;
   std::unique_ptr<ContainerdRuntime> runtime_;
   std::string cgroups_parent_;

@@ -44,6 +44,7 @@ class DeploymentTest : public HierarchyTest {
   void SetUp() override {
     image_ = busyboxImage();
     ASSERT_FALSE(image_.empty());
+    default_code_ = image_;
     ASSERT_TRUE(containerd_.waitReady(30s));
     HierarchyTest::SetUp();
     waitForRootView(2);
@@ -77,77 +78,9 @@ class DeploymentTest : public HierarchyTest {
   // Test cases may run side by side, and runc keeps its state per namespace host-wide.
   std::string namespaceOf(const std::string& worker) const { return worker + "-" + suffix_; }
 
-  // Creates an application with `service` and returns the service's id.
-  std::string createService(bj::object service) {
-    service.emplace("microserviceID", "");
-    service.emplace("microservice_namespace", "test");
-    service.emplace("virtualization", "container");
-    service.emplace("memory", 64);
-    service.emplace("vcpus", 1);
-    service.emplace("code", image_);
-    std::string app_name = "app" + next();
-    bj::object sla{{"sla_version", "v2.0"},
-                   {"customerID", "Admin"},
-                   {"applications", bj::array{bj::object{{"application_name", app_name},
-                                                         {"application_namespace", "test"},
-                                                         {"application_desc", "e2e"},
-                                                         {"microservices", bj::array{service}}}}}};
-    auto created = root().post("/api/application/", sla, adminToken());
-    EXPECT_EQ(created.status, 200) << created.body;
-    // The answer lists all of the user's applications.
-    std::string app_id;
-    for (const auto& app : created.json.get_array()) {
-      if (str(app.as_object(), "application_name") == app_name) {
-        app_id = str(app.as_object(), "applicationID");
-      }
-    }
-    auto services = root().get("/api/services/" + app_id, adminToken());
-    return str(services.json.get_array().front().as_object(), "microserviceID");
-  }
-
-  std::string deploy(bj::object service) {
-    std::string id = createService(std::move(service));
-    auto up = root().call(Method::kPost, "/api/service/" + id + "/instance", "", adminToken());
-    EXPECT_EQ(up.status, 200) << up.body;
-    return id;
-  }
-
-  // Instance 0 of the service as the root shows it (empty when there is none).
-  bj::object instance(const std::string& service_id) {
-    auto r = root().get("/api/service/" + service_id, adminToken());
-    if (!r.json.is_object()) return {};
-    const auto* list = oak::json::findArray(r.json.get_object(), "instance_list");
-    if (list == nullptr || list->empty() || !list->front().is_object()) return {};
-    return list->front().get_object();
-  }
-
-  bj::object waitForStatus(const std::string& service_id, const std::string& status,
-                           std::chrono::milliseconds timeout = 60s) {
-    bj::object last;
-    EXPECT_TRUE(eventually("instance " + status, timeout, [&] {
-      last = instance(service_id);
-      return str(last, "status") == status;
-    })) << bj::serialize(last);
-    return last;
-  }
-
-  std::vector<std::string> logLines(const std::string& service_id, const std::string& stream) {
-    auto r = root().get("/api/service/" + service_id + "/instance/0/logs?stream=" + stream,
-                        adminToken());
-    std::vector<std::string> out;
-    if (r.status != 200 || !r.json.is_object()) return out;
-    for (const auto& l : r.json.get_object().at("lines").as_array()) {
-      out.push_back(str(l.as_object(), "line"));
-    }
-    return out;
-  }
-
-  std::string next() { return std::to_string(++counter_); }
-
   ContainerdDaemon containerd_;
   const std::string suffix_ = std::to_string(::getpid());
   std::string image_;
-  int counter_ = 0;
 };
 
 TEST_F(DeploymentTest, ServiceRunsWithSeparateLogStreamsAndUndeploysCleanly) {

@@ -44,6 +44,8 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
                  "HOST:PORT of a registry reached over plain HTTP (repeatable)")
       ->envname("OAKESTRA_INSECURE_REGISTRIES")
       ->delimiter(',');
+  app.add_flag("--unikernel", o.unikernel, "run unikernel instances under QEMU")
+      ->envname("OAKESTRA_UNIKERNEL");
 }
 
 }  // namespace oak::worker

@@ -40,6 +40,8 @@ struct WorkerOptions {
   std::string containerd_namespace = "oakestra";
   // Registries ("host:port") spoken to over plain HTTP besides those on loopback addresses.
   std::vector<std::string> insecure_registries;
+  // Run `unikernel` instances under QEMU (KVM when /dev/kvm works, software emulation otherwise).
+  bool unikernel = false;
 };
 
 void addWorkerFlags(CLI::App& app, WorkerOptions& o);

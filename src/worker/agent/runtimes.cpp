@@ -9,6 +9,7 @@
 #include "worker/logs/log_driver.h"
 #include "worker/logs/log_format.h"
 #include "worker/runtime/containerd/module.h"
+#include "worker/runtime/unikernel/module.h"
 
 namespace oak::worker {
 namespace {
@@ -29,6 +30,22 @@ Result<std::string> logDriverExecutable() {
   return self;
 }
 
+// The factory `symbol` of the module `file` beside the executable. The module stays loaded for
+// the life of the process: the runtime's code lives in it.
+template <typename Factory>
+Result<Factory> loadFactory(const std::string& file, const char* symbol) {
+  OAK_ASSIGN_OR_RETURN(auto module, besideExecutable(file));
+  void* handle = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    return makeError(ErrorCode::kUnavailable, "cannot load " + module + ": " + ::dlerror());
+  }
+  auto factory = reinterpret_cast<Factory>(::dlsym(handle, symbol));
+  if (factory == nullptr) {
+    return makeError(ErrorCode::kUnavailable, module + " has no " + symbol);
+  }
+  return factory;
+}
+
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
                                         const std::string& log_root) {
   namespace cd = containerd;
@@ -37,21 +54,14 @@ std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
     spdlog::warn("containers unavailable: no containerd socket at {}", o.containerd_socket);
     return nullptr;
   }
-  auto module = besideExecutable(cd::kModuleFile);
   auto exe = logDriverExecutable();
-  if (!module || !exe) {
-    spdlog::warn("containers unavailable: {}", (!module ? module : exe).error().message);
+  if (!exe) {
+    spdlog::warn("containers unavailable: {}", exe.error().message);
     return nullptr;
   }
-  // Loaded for the life of the process: the runtime's code lives in it.
-  void* handle = ::dlopen(module->c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    spdlog::warn("containers unavailable: cannot load {}: {}", *module, ::dlerror());
-    return nullptr;
-  }
-  auto factory = reinterpret_cast<cd::ModuleFactory>(::dlsym(handle, cd::kModuleFactory));
-  if (factory == nullptr) {
-    spdlog::warn("containers unavailable: {} has no {}", *module, cd::kModuleFactory);
+  auto factory = loadFactory<cd::ModuleFactory>(cd::kModuleFile, cd::kModuleFactory);
+  if (!factory) {
+    spdlog::warn("containers unavailable: {}", factory.error().message);
     return nullptr;
   }
   cd::ModuleConfig config;
@@ -64,8 +74,27 @@ std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
     return binaryLogUri(exe, logDirFor(log_root, spec.taskId()), LogLimits{});
   };
   std::string error;
-  std::unique_ptr<Runtime> runtime(factory(&loop, &config, &error));
+  std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
   if (!error.empty()) spdlog::warn("containers unavailable: {}", error);
+  return runtime;
+}
+
+std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
+                                       const std::string& log_root) {
+  namespace uk = unikernel;
+  if (!o.unikernel) return nullptr;
+  auto factory = loadFactory<uk::ModuleFactory>(uk::kModuleFile, uk::kModuleFactory);
+  if (!factory) {
+    spdlog::warn("unikernels unavailable: {}", factory.error().message);
+    return nullptr;
+  }
+  uk::ModuleConfig config;
+  config.run_root = o.data_dir + "/unikernel/run";
+  config.cache_dir = o.data_dir + "/unikernel/cache";
+  config.log_root = log_root;
+  std::string error;
+  std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
+  if (!error.empty()) spdlog::warn("unikernels unavailable: {}", error);
   return runtime;
 }
 
@@ -75,6 +104,7 @@ std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const Worker
                                                    const std::string& log_root) {
   std::vector<std::unique_ptr<Runtime>> out;
   if (auto c = makeContainerd(loop, options, log_root)) out.push_back(std::move(c));
+  if (auto u = makeUnikernel(loop, options, log_root)) out.push_back(std::move(u));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The runtimes this worker offers, built from its options: containerd when it answers. Each is
-// probed here, so that the worker reports only what really works.
+// The runtimes this worker offers, built from its options: containerd when it answers, QEMU for
+// unikernels when enabled (`--unikernel`) and installed. Each is probed here, so that the worker
+// reports only what really works.
 
 #include <memory>
 #include <vector>

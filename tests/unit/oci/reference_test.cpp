@@ -13,6 +13,10 @@ struct Parsed {
   std::string registry, repository, tag, digest, canonical;
 };
 
+void PrintTo(const Parsed& p, std::ostream* os) {
+  *os << '"' << p.text.substr(0, 40) << '"';
+}
+
 class ReferenceParseTest : public ::testing::TestWithParam<Parsed> {};
 
 TEST_P(ReferenceParseTest, Normalises) {
@@ -61,6 +65,11 @@ struct Bad {
   std::string text;
   std::string says;  // part of the message
 };
+
+// Test names show the input, not the struct's bytes.
+void PrintTo(const Bad& b, std::ostream* os) {
+  *os << '"' << b.text.substr(0, 40) << '"';
+}
 
 class ReferenceRejectTest : public ::testing::TestWithParam<Bad> {};
 

@@ -25,8 +25,8 @@ Error ioError(const std::string& path, std::string_view what) {
                    fmt::format("archive: {} {}: {}", what, path, std::strerror(errno)));
 }
 
-// Components of a relative archive path, without "." and empty ones; nullopt-like failure as an
-// error naming the problem.
+// Components of a relative archive path, without "." and empty ones; an absolute path or ".."
+// is an error naming the entry.
 Result<std::vector<std::string>> splitEntryPath(std::string_view path) {
   if (path.empty()) return bad("(empty name)", "entry without a name");
   if (path.front() == '/') return bad(path, "absolute path");
@@ -54,7 +54,9 @@ std::string join(const std::string& root, const std::vector<std::string>& parts,
 // a link, which would make a later ".." climb from somewhere else.
 Status checkLinkTarget(std::string_view entry, std::string_view target, size_t depth) {
   if (target.empty()) return bad(entry, "symlink without a target");
-  if (target.front() == '/') return bad(entry, fmt::format("symlink to absolute path '{}'", target));
+  if (target.front() == '/') {
+    return bad(entry, fmt::format("symlink to absolute path '{}'", target));
+  }
   size_t ups = 0;
   bool named = false;
   size_t start = 0;
@@ -63,8 +65,12 @@ Status checkLinkTarget(std::string_view entry, std::string_view target, size_t d
     if (end == std::string_view::npos) end = target.size();
     std::string_view part = target.substr(start, end - start);
     if (part == "..") {
-      if (named) return bad(entry, fmt::format("symlink target '{}' uses '..' after a name", target));
-      if (++ups > depth) return bad(entry, fmt::format("symlink to '{}' leaves the folder", target));
+      if (named) {
+        return bad(entry, fmt::format("symlink target '{}' uses '..' after a name", target));
+      }
+      if (++ups > depth) {
+        return bad(entry, fmt::format("symlink to '{}' leaves the folder", target));
+      }
     } else if (!part.empty() && part != ".") {
       named = true;
     }
@@ -129,9 +135,9 @@ Status extractArchive(const std::string& archive_path, const std::string& dest,
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   if (archive_read_open_filename(a.get(), archive_path.c_str(), 64 * 1024) != ARCHIVE_OK) {
-    return makeError(ErrorCode::kUnprocessable,
-                     fmt::format("archive: not a readable tar archive: {}",
-                                 archive_error_string(a.get())));
+    return makeError(
+        ErrorCode::kUnprocessable,
+        fmt::format("archive: corrupt or not a tar archive: {}", archive_error_string(a.get())));
   }
   uint64_t total = 0;
   uint64_t entries = 0;
@@ -140,9 +146,9 @@ Status extractArchive(const std::string& archive_path, const std::string& dest,
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-      return makeError(ErrorCode::kUnprocessable,
-                       fmt::format("archive: corrupt or not a tar archive: {}",
-                                   archive_error_string(a.get())));
+      return makeError(
+          ErrorCode::kUnprocessable,
+          fmt::format("archive: corrupt or not a tar archive: {}", archive_error_string(a.get())));
     }
     if (++entries > limits.max_entries) {
       return makeError(ErrorCode::kUnprocessable,
@@ -166,7 +172,8 @@ Status extractArchive(const std::string& archive_path, const std::string& dest,
       std::string target_path = join(dest, *target, target->size());
       struct stat st {};
       if (::lstat(target_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return bad(name, fmt::format("hard link to '{}', which is not a file of the archive", hard));
+        return bad(name,
+                   fmt::format("hard link to '{}', which is not a file of the archive", hard));
       }
       if (::link(target_path.c_str(), path.c_str()) != 0) return ioError(path, "link");
       continue;

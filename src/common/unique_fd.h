@@ -3,7 +3,7 @@
 
 #include <unistd.h>
 
-namespace oak::mqtt::detail {
+namespace oak {
 
 class UniqueFd {
  public:
@@ -23,4 +23,4 @@ class UniqueFd {
   int fd_;
 };
 
-}  // namespace oak::mqtt::detail
+}  // namespace oak

@@ -1,6 +1,6 @@
 #pragma once
-// Just enough process control for the broker: start a daemon with its output in a file, and stop
-// or reap children with bounded waits.
+// Just enough process control for daemons we start (the broker, `oakestra up`): start one with its
+// output in a file, and stop or reap children with bounded waits.
 
 #include <sys/types.h>
 
@@ -11,7 +11,7 @@
 
 #include "common/result.h"
 
-namespace oak::mqtt::detail {
+namespace oak::process {
 
 // Starts argv[0] (an absolute path) with stdin from /dev/null and stdout/stderr appended to
 // `output_file`, inheriting no other descriptor. The child gets SIGTERM when the thread that
@@ -28,4 +28,4 @@ int terminate(pid_t pid, std::chrono::milliseconds grace);
 // "exit code 1" / "signal 9" for a wait status.
 std::string describeExit(int wait_status);
 
-}  // namespace oak::mqtt::detail
+}  // namespace oak::process

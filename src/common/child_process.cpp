@@ -1,4 +1,4 @@
-#include "mqtt/child_process.h"
+#include "common/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,9 +15,9 @@
 #include <cstring>
 #include <thread>
 
-#include "mqtt/unique_fd.h"
+#include "common/unique_fd.h"
 
-namespace oak::mqtt::detail {
+namespace oak::process {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -31,6 +31,10 @@ Error sysError(const std::string& what) {
 [[noreturn]] void execChild(char* const* argv, int in_fd, int out_fd, pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) ::_exit(126);
+  // A parent that waits for signals with them blocked must not pass the block on.
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(126);
   // What the child writes (the broker's account file holds password hashes) stays private.
   ::umask(077);
@@ -105,4 +109,4 @@ std::string describeExit(int st) {
   return "unknown status";
 }
 
-}  // namespace oak::mqtt::detail
+}  // namespace oak::process
