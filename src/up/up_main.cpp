@@ -164,7 +164,7 @@ void Deployment::printBanner() const {
       "\nOakestra is up.\n"
       "  API          http://%s:%u  (OpenAPI: /api/docs/openapi.json)\n"
       "  Login        %s\n"
-      "  CLI          oak login --url http://%s:%u\n"
+      "  CLI          oak --url http://%s:%u login\n"
       "  Join another worker to this cluster:\n"
       "    oakestra worker --cluster http://%s:%u --token %s --name <worker-name>\n"
       "  State and logs in %s. Ctrl-C stops everything; running it again resumes.\n\n",
