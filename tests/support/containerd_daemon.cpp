@@ -46,7 +46,8 @@ ContainerdDaemon::ContainerdDaemon() : binary_(findBinary("containerd")) {
 
 ContainerdDaemon::~ContainerdDaemon() {
   // Tasks left running would keep runc state under /run/containerd/runc/<namespace>, which all
-  // containerd instances of the host share: remove them through the daemon while it runs.
+  // containerd instances of the host share: remove them through the daemon while it runs, and
+  // the namespace's (then empty) runc directory with them.
   if (process_ && process_->running()) {
     std::string ctr = "ctr -a '" + socket_ + "' ";
     std::string script = "for ns in $(" + ctr +
@@ -62,7 +63,7 @@ ContainerdDaemon::~ContainerdDaemon() {
                          "for c in $(" +
                          ctr + "-n $ns containers ls -q); do " + ctr +
                          "-n $ns containers rm $c; "
-                         "done; done >/dev/null 2>&1";
+                         "done; rmdir /run/containerd/runc/$ns; done >/dev/null 2>&1";
     std::system(script.c_str());
   }
   if (process_) process_->stop();
