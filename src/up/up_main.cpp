@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -33,9 +32,10 @@ struct Child {
   pid_t pid;
 };
 
+// A token file the daemons wrote; "" when missing, and the daemon then refuses it by name.
 std::string readTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto text = files::read(path);
+  std::string s = text ? *text : std::string();
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
 }

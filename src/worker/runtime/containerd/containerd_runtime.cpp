@@ -38,7 +38,7 @@ Status ContainerdRuntime::probe(std::chrono::milliseconds deadline) {
   if (!version) return version.error();
   spdlog::info("containerd {} at {}", *version, client_->socketPath());
   // Exits are handled on the loop, in arrival order with everything else.
-  exits_ = client_->subscribeExits(
+  exit_stream_ = client_->subscribeExits(
       [this](TaskExit e) {
         if (e.process_id != e.container_id) return;  // an exec'd process, not the instance
         loop_.post([this, e] { onExit(e.container_id, e.exit_status); });
@@ -75,12 +75,11 @@ Result<std::vector<std::pair<InstanceSpec, std::optional<uint32_t>>>> Containerd
                        client_->listContainers(fmt::format("labels.\"{}\"", kTaskLabel)));
   std::vector<std::pair<InstanceSpec, std::optional<uint32_t>>> out;
   for (const auto& c : containers) {
-    auto payload = c.extensions.find(kSpecExtension);
-    auto parsed = payload == c.extensions.end()
-                      ? Result<boost::json::value>(makeError(ErrorCode::kNotFound, "no spec"))
-                      : json::parse(payload->second);
-    Result<InstanceSpec> spec = makeError(ErrorCode::kUnprocessable, "spec is not an object");
-    if (parsed && parsed->is_object()) spec = InstanceSpec::fromJson(parsed->as_object());
+    Result<InstanceSpec> spec = makeError(ErrorCode::kNotFound, "no instance spec");
+    if (auto payload = c.extensions.find(kSpecExtension); payload != c.extensions.end()) {
+      auto parsed = json::parse(payload->second);
+      if (parsed && parsed->is_object()) spec = InstanceSpec::fromJson(parsed->as_object());
+    }
     if (!spec || spec->taskId() != c.id) {
       spdlog::warn("containerd: container {} has no usable instance spec; removing it", c.id);
       cleanup(c.id);
@@ -112,7 +111,7 @@ void ContainerdRuntime::launch(const InstanceSpec& spec,
     return;
   }
   tasks_[id].spec = spec;
-  ended_.erase(id);  // an earlier life of the task id that nobody waited for
+  waiters_.forget(id);  // an earlier life of the task id that nobody waited for
   auto result = std::make_shared<Status>();
   loop_.runBlocking([this, spec, result] { *result = start(spec); },
                     [this, id, result, done = std::move(done)] {
@@ -260,30 +259,12 @@ void ContainerdRuntime::onStreamState(bool connected) {
 }
 
 void ContainerdRuntime::finish(const std::string& task_id, ExitInfo info) {
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return;
-  auto waiters = std::move(it->second.waiters);
-  tasks_.erase(it);
-  if (waiters.empty()) {
-    ended_[task_id] = info;
-    return;
-  }
-  for (auto& w : waiters) w(info);
+  if (tasks_.erase(task_id) == 0) return;
+  waiters_.ended(task_id, info);
 }
 
 void ContainerdRuntime::wait(const std::string& task_id, std::function<void(ExitInfo)> on_exit) {
-  if (auto e = ended_.find(task_id); e != ended_.end()) {
-    ExitInfo info = e->second;
-    ended_.erase(e);
-    on_exit(info);
-    return;
-  }
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) {
-    on_exit(ExitInfo{-1, "unknown instance"});
-    return;
-  }
-  it->second.waiters.push_back(std::move(on_exit));
+  waiters_.wait(task_id, tasks_.count(task_id) != 0, std::move(on_exit));
 }
 
 void ContainerdRuntime::destroy(const std::string& task_id, std::function<void(Status)> done) {
@@ -295,7 +276,7 @@ void ContainerdRuntime::destroy(const std::string& task_id, std::function<void(S
   Task& task = it->second;
   if (task.state != State::kRunning) {
     // Already ending: done when it is gone.
-    task.waiters.push_back([done = std::move(done)](const ExitInfo&) { done(Status{}); });
+    waiters_.add(task_id, [done = std::move(done)](const ExitInfo&) { done(Status{}); });
     return;
   }
   task.state = State::kStopping;

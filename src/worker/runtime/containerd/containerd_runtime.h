@@ -22,6 +22,7 @@
 #include "worker/runtime/containerd/client.h"
 #include "worker/runtime/containerd/image_puller.h"
 #include "worker/runtime/containerd/oci_spec.h"
+#include "worker/runtime/exit_waiters.h"
 #include "worker/runtime/runtime.h"
 
 namespace oak::worker::containerd {
@@ -64,7 +65,6 @@ class ContainerdRuntime final : public Runtime {
     InstanceSpec spec;
     State state = State::kStarting;
     std::optional<uint32_t> exit_status;  // seen on the event stream
-    std::vector<std::function<void(ExitInfo)>> waiters;
     std::optional<CgroupSample> last_sample;
   };
 
@@ -90,8 +90,8 @@ class ContainerdRuntime final : public Runtime {
   bool available_ = false;
   ProgressListener progress_;
   std::map<std::string, Task> tasks_;
-  std::map<std::string, ExitInfo> ended_;  // ended before anybody waited
-  std::unique_ptr<ContainerdClient::Subscription> exits_;
+  ExitWaiters waiters_;
+  std::unique_ptr<ContainerdClient::Subscription> exit_stream_;
   unsigned cpus_ = 1;
 };
 

@@ -177,7 +177,7 @@ void UnikernelRuntime::launch(const InstanceSpec& spec,
     return;
   }
   instances_[id].spec = spec;
-  ended_.erase(id);
+  waiters_.forget(id);
   auto result = std::make_shared<Result<Started>>(makeError(ErrorCode::kInternal, ""));
   std::string dir = runDir(id);
   loop_.runBlocking([this, spec, dir, result] { *result = start(spec, dir); },
@@ -323,29 +323,13 @@ void UnikernelRuntime::finish(const std::string& task_id, ExitInfo info) {
   }
   std::error_code ec;
   fs::remove_all(inst.dir, ec);
-  auto waiters = std::move(inst.waiters);
   instances_.erase(it);
   busy_ = !instances_.empty();
-  if (waiters.empty()) {
-    ended_[task_id] = info;
-    return;
-  }
-  for (auto& w : waiters) w(info);
+  waiters_.ended(task_id, info);
 }
 
 void UnikernelRuntime::wait(const std::string& task_id, std::function<void(ExitInfo)> on_exit) {
-  if (auto e = ended_.find(task_id); e != ended_.end()) {
-    ExitInfo info = e->second;
-    ended_.erase(e);
-    on_exit(info);
-    return;
-  }
-  auto it = instances_.find(task_id);
-  if (it == instances_.end()) {
-    on_exit(ExitInfo{-1, "unknown instance"});
-    return;
-  }
-  it->second.waiters.push_back(std::move(on_exit));
+  waiters_.wait(task_id, instances_.count(task_id) != 0, std::move(on_exit));
 }
 
 void UnikernelRuntime::stop(int pid, const std::string& dir) {
@@ -369,7 +353,7 @@ void UnikernelRuntime::destroy(const std::string& task_id, std::function<void(St
   }
   Instance& inst = it->second;
   if (inst.state == State::kStopping) {
-    inst.waiters.push_back([done = std::move(done)](const ExitInfo&) { done(Status{}); });
+    waiters_.add(task_id, [done = std::move(done)](const ExitInfo&) { done(Status{}); });
     return;
   }
   inst.state = State::kStopping;

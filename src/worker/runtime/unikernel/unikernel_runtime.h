@@ -23,6 +23,7 @@
 #include "common/task_runner.h"
 #include "worker/logs/log_format.h"
 #include "worker/logs/log_writer.h"
+#include "worker/runtime/exit_waiters.h"
 #include "worker/runtime/runtime.h"
 #include "worker/runtime/unikernel/kernel_store.h"
 #include "worker/runtime/unikernel/qemu.h"
@@ -74,7 +75,6 @@ class UnikernelRuntime final : public Runtime {
     std::string dir;
     std::unique_ptr<LogWriter> log;
     uint64_t console_offset = 0;
-    std::vector<std::function<void(ExitInfo)>> waiters;
     std::optional<CpuSample> last_cpu;
   };
   struct Started {
@@ -98,7 +98,7 @@ class UnikernelRuntime final : public Runtime {
   QemuHost host_;
   KernelStore store_;
   std::map<std::string, Instance> instances_;
-  std::map<std::string, ExitInfo> ended_;  // ended before anybody waited
+  ExitWaiters waiters_;
   // Queues `poll` on the loop every poll_interval (TaskRunner has no timers). Posted polls hold
   // `alive_` weakly, so one still queued when the runtime is gone does nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
