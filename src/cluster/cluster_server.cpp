@@ -8,6 +8,7 @@
 
 #include "auth/tokens.h"
 #include "cluster/log_relay.h"
+#include "cluster/route_cache.h"
 #include "cluster/orchestrator.h"
 #include "cluster/worker_api.h"
 #include "common/files.h"
@@ -114,6 +115,7 @@ struct ClusterServer::Impl {
   std::unique_ptr<BrokerAccounts> broker;
   std::unique_ptr<Orchestrator> orchestrator;
   std::unique_ptr<LogRelay> logs;
+  std::unique_ptr<RouteCache> routes;
   std::shared_ptr<http::WebSocketClient> root_link;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
@@ -209,12 +211,18 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
                        OAK_ASSIGN_OR_RETURN(auto p, raw->orchestrator->placementOf(service_id, n));
                        return LogTarget{p.worker_id, p.worker_name, p.task_id};
                      }});
+  impl->routes = std::make_unique<RouteCache>(
+      RouteCache::Deps{*impl->store, clock, *impl->bus, [raw](std::string text) {
+                         return raw->root_link && raw->root_link->send(std::move(text));
+                       }});
   for (const auto& topic : Orchestrator::subscriptions()) impl->bus->subscribe(topic, 1);
+  for (const auto& topic : RouteCache::subscriptions()) impl->bus->subscribe(topic, 1);
   impl->bus->subscribe(LogRelay::kReplyTopic, 1);
   impl->bus->onMessage([raw](const mqtt::Message& m) {
     if (raw->dynsec && raw->dynsec->handle(m)) return;
     raw->orchestrator->onBusMessage(m);
     raw->logs->onBusMessage(m);
+    raw->routes->onBusMessage(m);
   });
 
   http::WebSocketClient::Options wo;
@@ -223,9 +231,11 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   wo.on_open = [raw] {
     spdlog::info("connected to the root");
     raw->root_link->send(raw->orchestrator->hello());
+    raw->routes->onRootConnected();
   };
   wo.on_message = [raw](std::string text) {
     if (raw->logs->onRootMessage(text)) return;
+    if (auto env = link::decode(text); env && raw->routes->onRootMessage(*env)) return;
     raw->orchestrator->onRootMessage(text);
     raw->logs->tick();  // an undeploy ends the follows of its instances now
   };
@@ -244,6 +254,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     raw->orchestrator->tick();
     if (raw->dynsec) raw->dynsec->tick();
     raw->logs->tick();
+    raw->routes->tick();
   });
   impl->root_link->start();
   return std::unique_ptr<ClusterServer>(new ClusterServer(std::move(impl)));

@@ -100,6 +100,10 @@ Status Orchestrator::recover() {
     i.status_detail = json::getString(doc, "status_detail").value_or("");
     // hello() reports it after a restart; without it the root would forget the address.
     i.publicip = json::getString(doc, "publicip").value_or("");
+    i.namespace_ip = json::getString(doc, "namespace_ip").value_or("");
+    i.namespace_ip_v6 = json::getString(doc, "namespace_ip_v6").value_or("");
+    i.host_ip = json::getString(doc, "host_ip").value_or("");
+    i.host_port = json::getInt(doc, "host_port").value_or(0);
     instances_[key(i.service_id, i.number)] = std::move(i);
   }
   spdlog::info("recovered {} workers and {} instances", workers_.size(), instances_.size());
@@ -152,7 +156,11 @@ void Orchestrator::persist(const Instance& i) {
                    {"worker_id", i.worker_id},
                    {"status", i.status},
                    {"status_detail", i.status_detail},
-                   {"publicip", i.publicip}});
+                   {"publicip", i.publicip},
+                   {"namespace_ip", i.namespace_ip},
+                   {"namespace_ip_v6", i.namespace_ip_v6},
+                   {"host_ip", i.host_ip},
+                   {"host_port", i.host_port}});
   if (auto s = deps_.store.apply(b); !s) {
     spdlog::error("saving instance {}: {}", key(i.service_id, i.number), s.error().message);
   }
@@ -166,10 +174,17 @@ void Orchestrator::erase(const Instance& i) {
 
 link::InstanceState Orchestrator::stateOf(const Instance& i) const {
   auto w = workers_.find(i.worker_id);
-  return {i.service_id,    i.number,    i.status,
-          i.status_detail, i.worker_id, w == workers_.end() ? "" : w->second.name,
-          i.publicip,      i.cpu,       i.memory,
-          i.logs};
+  link::InstanceState s{i.service_id,    i.number,    i.status,
+                        i.status_detail, i.worker_id, w == workers_.end() ? "" : w->second.name,
+                        i.publicip,      i.cpu,       i.memory,
+                        i.logs};
+  if (i.status == "RUNNING") {
+    s.namespace_ip = i.namespace_ip;
+    s.namespace_ip_v6 = i.namespace_ip_v6;
+    s.host_ip = i.host_ip;
+    s.host_port = i.host_port;
+  }
+  return s;
 }
 
 void Orchestrator::setStatus(Instance& i, std::string status, std::string detail) {
@@ -252,6 +267,15 @@ void Orchestrator::place(Instance& i) {
   i.worker_id = p.node_id;
   bj::object msg = i.service;
   msg["instance_number"] = i.number;
+  // The instance's own addresses, which the worker gives its traffic as source.
+  if (const auto* list = json::findArray(i.service, "instance_list")) {
+    for (const auto& v : *list) {
+      if (!v.is_object() || json::getInt(v.get_object(), "instance_number") != i.number) continue;
+      for (const char* k : {"instance_ip", "instance_ip_v6"}) {
+        if (const auto* a = v.get_object().if_contains(k)) msg[k] = *a;
+      }
+    }
+  }
   msg["system_job_id"] = i.service_id;
   deps_.bus.publish(fmt::format("nodes/{}/control/deploy", i.worker_id), bj::serialize(msg), 1);
   // Unconfirmed until the worker reports it: a deploy lost on the way fails after a lease.
@@ -384,6 +408,12 @@ void Orchestrator::onJobStatus(const std::string& worker_id, const bj::object& p
   if (auto ip = json::getString(p, "publicip")) i->publicip = *ip;
   if (auto logs = json::getString(p, "logs"))
     i->logs = link::lastBytes(*logs, link::kMaxInstanceLogsBytes);
+  if (status == "ACTIVE") {
+    i->namespace_ip = json::getString(p, "namespace_ip").value_or("");
+    i->namespace_ip_v6 = json::getString(p, "namespace_ip_v6").value_or("");
+    i->host_ip = json::getString(p, "host_ip").value_or("");
+    i->host_port = json::getInt(p, "host_port").value_or(0);
+  }
   auto detail = json::getString(p, "status_detail").value_or("");
   // The worker says ACTIVE when the instance started; the lifecycle calls that RUNNING.
   if (status == "ACTIVE") status = "RUNNING";

@@ -107,6 +107,9 @@ class Orchestrator {
     std::string publicip;
     double cpu = 0, memory = 0;
     std::string logs;  // the last lines the worker sent when the instance ended
+    // Overlay addresses the worker reported with RUNNING.
+    std::string namespace_ip, namespace_ip_v6, host_ip;
+    int64_t host_port = 0;
     // Since when the worker has not confirmed holding it: set when the instance is sent, and when
     // a usage report does not list it; cleared by a report or status about it (zero: confirmed).
     Clock::TimePoint missing_since{};

@@ -74,6 +74,12 @@ bj::object toJson(const InstanceState& s) {
                {"publicip", s.publicip},     {"cpu", s.cpu},
                {"memory", s.memory}};
   if (!s.logs.empty()) o["logs"] = s.logs;
+  if (!s.namespace_ip.empty()) {
+    o["namespace_ip"] = s.namespace_ip;
+    o["namespace_ip_v6"] = s.namespace_ip_v6;
+    o["host_ip"] = s.host_ip;
+    o["host_port"] = s.host_port;
+  }
   return o;
 }
 
@@ -91,6 +97,10 @@ Result<InstanceState> instanceStateFromJson(const bj::object& o) {
   s.cpu = number(o, "cpu");
   s.memory = number(o, "memory");
   s.logs = lastBytes(json::getString(o, "logs").value_or(""), kMaxInstanceLogsBytes);
+  s.namespace_ip = json::getString(o, "namespace_ip").value_or("");
+  s.namespace_ip_v6 = json::getString(o, "namespace_ip_v6").value_or("");
+  s.host_ip = json::getString(o, "host_ip").value_or("");
+  s.host_port = json::getInt(o, "host_port").value_or(0);
   return s;
 }
 

@@ -10,6 +10,8 @@
 //   root → cluster: welcome (the cluster's id), deploy (service document + instance number),
 //                   undeploy (service id + instance number, -1 = all), error (then close),
 //                   logs_request (an instance's log lines, once or followed), logs_cancel
+//   overlay network (net_messages.h): subnet_request / subnet, table_query / table,
+//                   table_update, interest_remove
 
 #include <boost/json/object.hpp>
 
@@ -36,6 +38,12 @@ struct InstanceState {
   // The last lines of an instance that ended (DEAD, FAILED, COMPLETED), at most
   // kMaxInstanceLogsBytes; "" when the worker sent none.
   std::string logs = {};
+  // Where the instance is reachable on the overlay while it runs ("" / 0 otherwise): its
+  // namespace addresses and its worker's tunnel endpoint.
+  std::string namespace_ip = {};
+  std::string namespace_ip_v6 = {};
+  std::string host_ip = {};
+  int64_t host_port = 0;
 };
 
 inline constexpr size_t kMaxInstanceLogsBytes = 4096;

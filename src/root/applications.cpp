@@ -4,12 +4,14 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <map>
 #include <set>
 
 #include "common/json.h"
 #include "common/object_id.h"
 #include "root/accounts.h"
 #include "root/cluster_registry.h"
+#include "root/service_routes.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
 #include "root/service_docs.h"
@@ -25,6 +27,33 @@ Error notFound(std::string_view what, std::string_view id) {
   return makeError(ErrorCode::kNotFound,
                    fmt::format("{}: no {} with id '{}'",
                                what == "application" ? "application_id" : "service_id", what, id));
+}
+
+// The service addresses of a service document by SLA key (rr_ip, rr_ip_v6, closest_ip, ...).
+std::map<std::string, std::string> serviceIps(const bj::object& service) {
+  std::map<std::string, std::string> ips;
+  const auto* list = json::findArray(service, "service_ip_list");
+  if (list == nullptr) return ips;
+  for (const auto& entry : *list) {
+    if (!entry.is_object()) continue;
+    auto type = json::getString(entry.get_object(), "IpType");
+    std::string prefix = type == "RR" ? "rr_ip" : type == "Closest" ? "closest_ip" : "";
+    if (prefix.empty()) continue;
+    if (auto a = json::getString(entry.get_object(), "Address")) ips[prefix] = *a;
+    if (auto a = json::getString(entry.get_object(), "Address_v6")) ips[prefix + "_v6"] = *a;
+  }
+  return ips;
+}
+
+// `service_ip_list`, and the original's `RR_ip` / `RR_ip_v6` copies of its round-robin entry.
+void setServiceIps(bj::object& service, bj::array list) {
+  for (const auto& entry : list) {
+    if (entry.is_object() && json::getString(entry.get_object(), "IpType") == "RR") {
+      service["RR_ip"] = entry.get_object().at("Address");
+      service["RR_ip_v6"] = entry.get_object().at("Address_v6");
+    }
+  }
+  service["service_ip_list"] = std::move(list);
 }
 
 bool owns(const Caller& c, const bj::object& app) {
@@ -84,11 +113,9 @@ Result<std::string> Applications::stageServices(const bj::array& microservices, 
     auto doc = newServiceDoc(ms, app, id);
     OAK_TRY(checkJobNameFree(ctx_, std::string(doc["job_name"].get_string()), job_names,
                              ms_path + ".microservice_name"));
-    OAK_ASSIGN_OR_RETURN(
-        auto ips, addresses.assign(id, json::findObject(ms, "addresses"), ms_path + ".addresses"));
-    doc["RR_ip"] = ips["Address"];
-    doc["RR_ip_v6"] = ips["Address_v6"];
-    doc["service_ip_list"] = bj::array{std::move(ips)};
+    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assignAll(id, json::findObject(ms, "addresses"),
+                                                       ms_path + ".addresses"));
+    setServiceIps(doc, std::move(ips));
     batch.put(coll::kServices, id, std::move(doc));
     ids.as_array().emplace_back(id);
     last_id = id;
@@ -336,26 +363,23 @@ Result<bj::object> Applications::updateService(const Caller& c, std::string_view
 
   // Keep the service's addresses unless the new definition asks for other ones.
   const auto* wanted = json::findObject(*ms, "addresses");
-  auto differs = [&](const char* sla_key, const char* field) {
-    auto want = wanted ? json::getString(*wanted, sla_key) : std::nullopt;
-    return want && want != json::getString(current, field);
-  };
+  std::map<std::string, std::string> current_ips = serviceIps(current);
+  bool moves = false;
+  bj::object requested;  // the new ones, and the current ones of the others
+  for (const char* key : {"rr_ip", "rr_ip_v6", "closest_ip", "closest_ip_v6"}) {
+    auto want = wanted ? json::getString(*wanted, key) : std::nullopt;
+    auto have = current_ips.find(key);
+    // A service stored before it had closest addresses gets them with its first change.
+    moves = moves || (want && (have == current_ips.end() || *want != have->second));
+    if (want || have != current_ips.end()) requested[key] = want ? *want : have->second;
+  }
   store::WriteBatch batch;
-  if (differs("rr_ip", "RR_ip") || differs("rr_ip_v6", "RR_ip_v6")) {
-    // Re-take the address that is not changing, so only the requested one moves.
-    bj::object requested;
-    for (auto [sla_key, field] : {std::pair{"rr_ip", "RR_ip"}, std::pair{"rr_ip_v6", "RR_ip_v6"}}) {
-      auto want = json::getString(*wanted, sla_key);
-      auto have = json::getString(current, field);
-      if (want || have) requested[sla_key] = want ? *want : *have;
-    }
+  if (moves) {
     auto addresses = ctx_.addresses->begin();
-    addresses.release(current);
-    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assign(std::string(id), &requested,
-                                                    "applications[0].microservices[0].addresses"));
-    updated["RR_ip"] = ips["Address"];
-    updated["RR_ip_v6"] = ips["Address_v6"];
-    updated["service_ip_list"] = bj::array{std::move(ips)};
+    addresses.releaseServiceIps(current);
+    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assignAll(std::string(id), &requested,
+                                                       "applications[0].microservices[0].addresses"));
+    setServiceIps(updated, std::move(ips));
     OAK_TRY(addresses.commitTo(batch));
   }
   batch.put(coll::kServices, std::string(id), updated);
@@ -429,8 +453,14 @@ Status Applications::removeInstances(const Caller& c, std::string_view id,
   }
   service["instance_list"] = std::move(kept);
   store::WriteBatch batch;
-  batch.put(coll::kServices, std::string(id), std::move(service));
+  auto addresses = ctx_.addresses->begin();
+  for (const auto& inst : withdrawn) {
+    if (inst.is_object()) addresses.releaseInstance(inst.get_object());
+  }
+  OAK_TRY(addresses.commitTo(batch));
+  batch.put(coll::kServices, std::string(id), service);
   OAK_TRY(ctx_.store.apply(batch));
+  if (ctx_.routes) ctx_.routes->changed(nullptr, service);
   for (const auto& inst : withdrawn) withdraw(id, inst);
   return {};
 }
@@ -443,6 +473,7 @@ void Applications::withdraw(std::string_view service_id, const bj::value& instan
 }
 
 void Applications::withdrawAll(const bj::object& service) {
+  if (ctx_.routes) ctx_.routes->gone(json::getString(service, "job_name").value_or(""));
   if (const auto* list = json::findArray(service, "instance_list")) {
     for (const auto& inst : *list) withdraw(Accounts::idOf(service), inst);
   }

@@ -11,6 +11,7 @@
 #include "common/object_id.h"
 #include "root/accounts.h"
 #include "root/log_requests.h"
+#include "root/service_routes.h"
 
 namespace oak::root {
 
@@ -113,6 +114,8 @@ void ClusterRegistry::onMessage(uint64_t key, std::string_view text) {
   } else if (env->type == "instance_status") {
     auto state = link::instanceStateFromJson(env->body);
     result = state ? applyInstanceState(s.cluster_id, *state) : Status(state.error());
+  } else if (ServiceRoutes::handles(env->type)) {
+    result = ctx_.routes ? ctx_.routes->onMessage(s.cluster_id, *env) : Status{};
   } else if (env->type == "logs_chunk") {
     auto chunk = link::logsChunkFrom(*env);
     if (chunk && ctx_.logs) ctx_.logs->onChunk(s.cluster_id, *chunk);
@@ -139,6 +142,7 @@ void ClusterRegistry::onClose(uint64_t key) {
   if (id.empty()) return;
   spdlog::info("cluster {} disconnected", id);
   if (ctx_.logs) ctx_.logs->onClusterGone(id);
+  if (ctx_.routes) ctx_.routes->onClusterGone(id);
   if (auto doc = ctx_.store.get(coll::kClusters, id); doc && *doc) {
     (**doc)["connected"] = false;
     store::WriteBatch batch;
@@ -168,6 +172,7 @@ Status ClusterRegistry::onHello(Session& s, const link::Envelope& e) {
       other->cluster_id.clear();
       // What was asked over the old connection is answered over none.
       if (ctx_.logs) ctx_.logs->onClusterGone(id);
+      if (ctx_.routes) ctx_.routes->onClusterGone(id);
     }
   } else {
     id = newObjectId();
@@ -230,6 +235,7 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
     undeploy(cluster_id, st.service_id, st.instance_number);
     return {};
   }
+  bj::object before = *service;
   (*instance)["status"] = st.status;
   (*instance)["status_detail"] =
       st.status_detail.empty() ? "No extra information" : st.status_detail;
@@ -240,11 +246,16 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
   (*instance)["memory"] = st.memory;
   // The last lines of an ended instance; kept until the cluster sends newer ones.
   if (!st.logs.empty()) (*instance)["logs"] = link::lastBytes(st.logs, link::kMaxInstanceLogsBytes);
+  (*instance)["namespace_ip"] = st.namespace_ip;
+  (*instance)["namespace_ip_v6"] = st.namespace_ip_v6;
+  (*instance)["host_ip"] = st.host_ip;
+  (*instance)["host_port"] = st.host_port;
   (*service)["status"] = st.status;
   (*service)["status_detail"] = st.status_detail;
   store::WriteBatch batch;
-  batch.put(coll::kServices, st.service_id, std::move(*service));
+  batch.put(coll::kServices, st.service_id, *service);
   OAK_TRY(ctx_.store.apply(batch));
+  if (ctx_.routes) ctx_.routes->changed(&before, *service);
   return touch(cluster_id);
 }
 

@@ -15,6 +15,7 @@ class Applications;
 class ServiceAddresses;
 class ClusterRegistry;
 class LogRequests;
+class ServiceRoutes;
 
 struct RootContext {
   store::Store& store;
@@ -29,6 +30,7 @@ struct RootContext {
   ServiceAddresses* addresses = nullptr;
   ClusterRegistry* clusters = nullptr;
   LogRequests* logs = nullptr;
+  ServiceRoutes* routes = nullptr;
 };
 
 // Collection names in the store.

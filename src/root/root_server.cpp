@@ -14,6 +14,7 @@
 #include "root/cluster_registry.h"
 #include "root/log_requests.h"
 #include "root/scheduler.h"
+#include "root/service_routes.h"
 #include "root/service_addresses.h"
 #include "store/sqlite_store.h"
 
@@ -29,6 +30,7 @@ struct RootServer::Impl {
   std::unique_ptr<Applications> applications;
   std::unique_ptr<ClusterRegistry> clusters;
   std::shared_ptr<LogRequests> logs;
+  std::unique_ptr<ServiceRoutes> routes;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::unique_ptr<EventLoop::Periodic> ticker;
@@ -52,7 +54,9 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
                 {coll::kApplications, "application_name"},
                 {coll::kServices, "applicationID"},
                 {coll::kServices, "job_name"},
-                {coll::kClusters, "cluster_name"}};
+                {coll::kClusters, "cluster_name"},
+                {coll::kAddresses, "worker"},
+                {coll::kAddresses, "cluster_id"}};
   OAK_ASSIGN_OR_RETURN(impl->store, store::SqliteStore::open(so));
 
   OAK_ASSIGN_OR_RETURN(auto key, auth::loadOrCreateKey(options.data_dir + "/jwt-signing-key"));
@@ -76,6 +80,8 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
         return clusters->send(id, std::move(text));
       });
   ctx.logs = impl->logs.get();
+  impl->routes = std::make_unique<ServiceRoutes>(ctx);
+  ctx.routes = impl->routes.get();
   ctx.accounts = impl->accounts.get();
   ctx.addresses = impl->addresses.get();
   ctx.applications = impl->applications.get();

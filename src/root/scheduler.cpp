@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "root/accounts.h"
 #include "root/cluster_registry.h"
+#include "root/service_addresses.h"
 #include "scheduler/scheduler.h"
 
 namespace oak::root {
@@ -62,6 +63,7 @@ Status Scheduler::placeNow(const std::string& service_id) {
   OAK_ASSIGN_OR_RETURN(auto clusters, ctx_.store.list(coll::kClusters));
   double now = std::chrono::duration<double>(ctx_.clock.now().time_since_epoch()).count();
   sched::Placement p;
+  auto addresses = ctx_.addresses->begin();
   if (auto req = sched::requirementsFromService(*service); !req) {
     p = {false, "", "FAILED", req.error().message};
   } else {
@@ -84,19 +86,25 @@ Status Scheduler::placeNow(const std::string& service_id) {
       if (Accounts::idOf(cl) == p.node_id)
         location = json::getString(cl, "cluster_location").value_or("");
     }
+    // The instance IPs are known before the instance runs, so clients can be configured with
+    // them and they survive re-placements of the instance.
+    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assignInstance(service_id, n));
     auto& list = (*service)["instance_list"];
     if (!list.is_array()) list = bj::array{};
     list.as_array().push_back(
         bj::object{{"instance_number", n},
                    {"cluster_id", p.node_id},
                    {"cluster_location", location.empty() ? "location-unknown" : location},
-                   {"status", "CLUSTER_SCHEDULED"}});
+                   {"status", "CLUSTER_SCHEDULED"},
+                   {"instance_ip", ips["instance_ip"]},
+                   {"instance_ip_v6", ips["instance_ip_v6"]}});
     (*service)["next_instance_progressive_number"] = n + 1;
     (*service)["status"] = "CLUSTER_SCHEDULED";
     (*service)["status_detail"] = "Waiting for the cluster to place the instance";
   }
   store::WriteBatch batch;
   batch.put(coll::kServices, service_id, *service);
+  OAK_TRY(addresses.commitTo(batch));
   OAK_TRY(ctx_.store.apply(batch));
   if (p.ok && ctx_.clusters) {
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(1) - 1;

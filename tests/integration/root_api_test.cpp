@@ -120,6 +120,10 @@ TEST_F(RootApiTest, LifecycleSurvivesRestartWithTheSameToken) {
   EXPECT_EQ(ips.at("IpType"), "RR");
   EXPECT_EQ(ips.at("Address"), "10.30.30.30");
   EXPECT_TRUE(std::string(ips.at("Address_v6").as_string()).starts_with("fdff:2"));
+  // Its closest pair follows; curl, staged first, took 10.30.0.1 and .2 (round robin, closest).
+  EXPECT_EQ(nginx["service_ip_list"].at(1),
+            (bj::object{
+                {"IpType", "Closest"}, {"Address", "10.30.0.3"}, {"Address_v6", "fdff:1000::2"}}));
   // The other service got an automatic address from the same plan.
   EXPECT_TRUE(str(by_name["curl"], "RR_ip").starts_with("10.30."));
 
@@ -448,7 +452,11 @@ TEST_F(RootApiTest, FreeServiceIpIsTheNextAllocation) {
   auto svc = api().get("/api/services/", token).json.at(0);
   EXPECT_EQ(svc.at("RR_ip"), "10.30.0.1");
   EXPECT_EQ(svc.at("RR_ip_v6"), "fdff:2000::1");
-  EXPECT_EQ(api().get("/api/net/free-service-ip", token).json.at("ipv4"), "10.30.0.2");
+  // The closest IPv4 comes from the same pool, right after the round-robin one.
+  EXPECT_EQ(svc.at("service_ip_list").at(1),
+            (bj::object{
+                {"IpType", "Closest"}, {"Address", "10.30.0.2"}, {"Address_v6", "fdff:1000::1"}}));
+  EXPECT_EQ(api().get("/api/net/free-service-ip", token).json.at("ipv4"), "10.30.0.3");
 }
 
 TEST_F(RootApiTest, OpenApiDocumentMatchesTheServedRoutes) {

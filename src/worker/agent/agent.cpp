@@ -45,7 +45,8 @@ WorkerAgent::WorkerAgent(EventLoop& loop, const Clock& clock, mqtt::MessageBus& 
       probe_(probe),
       runtime_(runtime),
       options_(std::move(options)),
-      supervisor_(runtime, [this](const StatusReport& r) { publishStatus(r); }) {
+      supervisor_(
+          runtime, [this](const StatusReport& r) { publishStatus(r); }, options_.network) {
   if (!options_.log_root.empty()) {
     logs_ = std::make_unique<LogService>(loop, clock, bus,
                                          LogServiceOptions{options_.worker_id, options_.log_root});
@@ -210,6 +211,9 @@ void WorkerAgent::publishStatus(const StatusReport& r) {
   bool ended =
       r.status == status::kDead || r.status == status::kFailed || r.status == status::kCompleted;
   if (logs_ && ended) msg["logs"] = logs_->lastLines(task_id);
+  if (options_.network && r.status == status::kActive) {
+    for (auto& [key, value] : options_.network->describe(task_id)) msg[key] = value;
+  }
   bus_.publish(topic("job"), bj::serialize(msg), 1);
   // Logs go with the instance, unless a deploy of the same task id followed the delete.
   if (logs_ && r.status == status::kUndeployed) {
@@ -225,6 +229,7 @@ void WorkerAgent::publishStatus(const StatusReport& r) {
 
 void WorkerAgent::onMessage(const mqtt::Message& m) {
   if (logs_ && logs_->handle(m)) return;
+  if (options_.extra_handler && options_.extra_handler(m)) return;
   auto v = json::parse(m.payload);
   if (!v || !v->is_object()) {
     spdlog::warn("malformed message on {}: {}", m.topic, v ? "not an object" : v.error().message);
@@ -241,6 +246,7 @@ void WorkerAgent::onMessage(const mqtt::Message& m) {
       if (job && n) publishStatus({*job, static_cast<int>(*n), "FAILED", spec.error().message});
       return;
     }
+    spec->netns_path.clear();  // the worker's network decides, never the message
     supervisor_.deploy(std::move(*spec));
   } else if (m.topic == topic("control/delete")) {
     auto job = json::getString(o, "job_name");

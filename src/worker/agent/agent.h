@@ -34,6 +34,10 @@ struct AgentOptions {
   std::string log_root{};
   // A full information report goes out at least this often even when nothing changed.
   std::chrono::seconds full_report_every{300};
+  // The overlay network of instances; none: instances share the host's network.
+  InstanceNetwork* network = nullptr;
+  // Sees every message first (the network's topics); true when it handled it.
+  std::function<bool(const mqtt::Message&)> extra_handler = {};
 };
 
 class WorkerAgent {

@@ -46,6 +46,16 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
       ->delimiter(',');
   app.add_flag("--unikernel", o.unikernel, "run unikernel instances under QEMU")
       ->envname("OAKESTRA_UNIKERNEL");
+  app.add_flag("--overlay", o.overlay,
+               "give every instance its own network namespace on the overlay (needs root)")
+      ->envname("OAKESTRA_OVERLAY");
+  app.add_option("--advertise-address", o.advertise_address,
+                 "address other workers send overlay traffic to (default: this host's address "
+                 "on its default route)")
+      ->envname("OAKESTRA_ADVERTISE_ADDRESS");
+  app.add_option("--bridge", o.bridge, "name of the instance bridge")
+      ->envname("OAKESTRA_BRIDGE")
+      ->capture_default_str();
 }
 
 }  // namespace oak::worker

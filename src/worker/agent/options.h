@@ -42,6 +42,13 @@ struct WorkerOptions {
   std::vector<std::string> insecure_registries;
   // Run `unikernel` instances under QEMU (KVM when /dev/kvm works, software emulation otherwise).
   bool unikernel = false;
+  // Instances get their own network namespaces on the overlay (bridge, TUN proxy, tunnel).
+  bool overlay = false;
+  // The underlay address other workers reach this one at; empty: detected.
+  std::string advertise_address;
+  // Names of the host devices of the overlay.
+  std::string bridge = "oak0";
+  std::string tun = "oaktun0";
 };
 
 void addWorkerFlags(CLI::App& app, WorkerOptions& o);

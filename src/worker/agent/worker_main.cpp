@@ -1,6 +1,10 @@
 #include "worker/agent/worker_main.h"
 
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -20,6 +24,7 @@
 #include "worker/agent/agent.h"
 #include "worker/agent/runtimes.h"
 #include "worker/host/command_runner.h"
+#include "worker/overlay/overlay.h"
 
 namespace oak::worker {
 
@@ -72,6 +77,34 @@ std::string hostname() {
   char buf[256] = {};
   ::gethostname(buf, sizeof(buf) - 1);
   return buf;
+}
+
+// The address of this host on the route towards `host` (the cluster): what other workers of the
+// cluster can reach it at. Falls back to loopback when there is no route.
+std::string localAddressTowards(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), "9", &hints, &found) != 0 || found == nullptr) {
+    return "127.0.0.1";
+  }
+  std::string address = "127.0.0.1";
+  int fd = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && ::connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    char text[INET6_ADDRSTRLEN] = {};
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+      const void* a =
+          local.ss_family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr);
+      if (::inet_ntop(local.ss_family, a, text, sizeof(text))) address = text;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  ::freeaddrinfo(found);
+  return address;
 }
 
 // Refusals of the worker's broker credentials in a row after which it registers again: the
@@ -188,13 +221,31 @@ int runWorker(WorkerOptions o) {
     spdlog::critical("mqtt: {}", bus.error().message);
     return 1;
   }
+  std::unique_ptr<Overlay> overlay;
+  if (o.overlay) {
+    if (o.advertise_address.empty()) o.advertise_address = localAddressTowards(reg->mqtt.host);
+    auto created =
+        Overlay::create(loop, SystemClock::instance(), **bus,
+                        {reg->worker_id, o.data_dir, o.containerd_namespace, o.advertise_address,
+                         o.tunnel_port, o.bridge, o.tun, "oakestra"});
+    if (!created) {
+      spdlog::critical("overlay: {}", created.error().message);
+      return 2;
+    }
+    overlay = std::move(*created);
+    spdlog::info("overlay on; other workers reach this one at {}:{}/udp", o.advertise_address,
+                 o.tunnel_port);
+  }
   SystemCommandRunner commands;
   LinuxHostProbe probe({"/proc", o.data_dir, &commands});
   std::string log_root = o.data_dir + "/logs";
   ComposingRuntime runtime(makeRuntimes(loop, o, log_root));
-  WorkerAgent agent(
-      loop, SystemClock::instance(), **bus, probe, runtime,
-      {reg->worker_id, location, o.report_interval, log_root, o.full_report_interval});
+  WorkerAgent agent(loop, SystemClock::instance(), **bus, probe, runtime,
+                    {reg->worker_id, location, o.report_interval, log_root, o.full_report_interval,
+                     overlay ? &overlay->manager() : nullptr, [&overlay](const mqtt::Message& m) {
+                       return overlay && overlay->manager().handle(m);
+                     }});
+  if (overlay) overlay->start();
   agent.start();
   agent.tick();
   // Sample at least as often as reports are due, or a short --report-interval would be stretched
@@ -202,6 +253,9 @@ int runWorker(WorkerOptions o) {
   auto ticker =
       loop.every(std::min<std::chrono::seconds>(std::chrono::seconds(5), o.report_interval),
                  [&agent] { agent.tick(); });
+  auto overlay_ticker = loop.every(std::chrono::seconds(1), [&overlay] {
+    if (overlay) overlay->tick();
+  });
   int exit_code = 0;
   ReRegistration reregistration(loop, o, reg->worker_id, **bus, [&] {
     exit_code = 3;

@@ -131,16 +131,29 @@ Result<InstanceSpec> InstanceSpec::fromJson(const bj::object& message) {
   OAK_TRY(readInt(message, "vgpus", spec.vgpus));
   OAK_TRY(readBool(message, "one_shot", spec.one_shot));
   OAK_TRY(readStrings(message, "arch", spec.arch));
+  OAK_TRY(readString(message, "instance_ip", spec.instance_ip, false));
+  OAK_TRY(readString(message, "instance_ip_v6", spec.instance_ip_v6, false));
+  OAK_TRY(readString(message, "netns_path", spec.netns_path, false));
   return spec;
 }
 
 bj::object InstanceSpec::toJson() const {
   auto strings = [](const std::vector<std::string>& v) { return bj::array(v.begin(), v.end()); };
-  return bj::object{
-      {"job_name", job_name}, {"instance_number", instance}, {"virtualization", virtualization},
-      {"image", image},       {"cmd", strings(cmd)},         {"environment", strings(environment)},
-      {"port", port},         {"memory", memory_mb},         {"vcpus", vcpus},
-      {"vgpus", vgpus},       {"one_shot", one_shot},        {"arch", strings(arch)}};
+  return bj::object{{"job_name", job_name},
+                    {"instance_number", instance},
+                    {"virtualization", virtualization},
+                    {"image", image},
+                    {"cmd", strings(cmd)},
+                    {"environment", strings(environment)},
+                    {"port", port},
+                    {"memory", memory_mb},
+                    {"vcpus", vcpus},
+                    {"vgpus", vgpus},
+                    {"one_shot", one_shot},
+                    {"arch", strings(arch)},
+                    {"instance_ip", instance_ip},
+                    {"instance_ip_v6", instance_ip_v6},
+                    {"netns_path", netns_path}};
 }
 
 std::string InstanceSpec::makeTaskId(std::string_view job_name, int instance) {

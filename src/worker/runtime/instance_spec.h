@@ -29,6 +29,12 @@ struct InstanceSpec {
   int vgpus = 0;
   bool one_shot = false;  // exit code 0 means the job is done, not dead
   std::vector<std::string> arch;
+  // The instance's overlay addresses, given by the root ("" when the deploy carries none).
+  std::string instance_ip;
+  std::string instance_ip_v6;
+  // The network namespace the instance runs in; set by the worker's network, not by the
+  // cluster. Empty: the host's network.
+  std::string netns_path;
 
   // Reads the deploy message. Unknown keys are ignored, absent or null optional keys keep their
   // defaults; a value of the wrong type or out of range is kUnprocessable naming the key

@@ -17,13 +17,14 @@ std::string exitDetail(const ExitInfo& info) {
 
 }  // namespace
 
-InstanceSupervisor::InstanceSupervisor(Runtime& runtime, Reporter report)
-    : runtime_(runtime), report_(std::move(report)) {}
+InstanceSupervisor::InstanceSupervisor(Runtime& runtime, Reporter report, InstanceNetwork* network)
+    : runtime_(runtime), report_(std::move(report)), network_(network) {}
 
 void InstanceSupervisor::recover(std::function<void(Result<std::vector<InstanceSpec>>)> done) {
   runtime_.recover([this, done = std::move(done)](Result<std::vector<InstanceSpec>> result) {
     if (!result) {
       spdlog::error("recovering instances failed: {}", result.error().message);
+      if (network_) network_->recovered(false);
       done(std::move(result));
       return;
     }
@@ -36,9 +37,11 @@ void InstanceSupervisor::recover(std::function<void(Result<std::vector<InstanceS
       }
       uint64_t generation = ++generations_;
       entries_.emplace(id, Entry{.spec = spec, .state = State::kRunning, .generation = generation});
+      if (network_) network_->adopt(spec);
       adopted.emplace_back(std::move(id), generation);
     }
     spdlog::info("recovered {} running instance(s)", adopted.size());
+    if (network_) network_->recovered(true);
     // An instance that died while the worker was away ends here at once, as DEAD.
     for (const auto& [id, generation] : adopted) watch(id, generation);
     done(std::move(result));
@@ -115,8 +118,32 @@ void InstanceSupervisor::launch(InstanceSpec spec) {
   spdlog::info("{}: launching {} image {}", id, spec.virtualization, spec.image);
   InstanceSpec for_runtime = spec;  // the entry may be gone before `launch` returns
   entries_.insert_or_assign(id, Entry{.spec = std::move(spec), .generation = generation});
-  runtime_.launch(for_runtime, [this, id, generation](Result<LaunchResult> result) {
-    onLaunched(id, generation, std::move(result));
+  if (network_ == nullptr) {
+    for_runtime.netns_path.clear();
+    runtime_.launch(for_runtime, [this, id, generation](Result<LaunchResult> result) {
+      onLaunched(id, generation, std::move(result));
+    });
+    return;
+  }
+  network_->attach(for_runtime, [this, id, generation](Result<std::string> netns) {
+    onAttached(id, generation, std::move(netns));
+  });
+}
+
+void InstanceSupervisor::onAttached(const std::string& task_id, uint64_t generation,
+                                    Result<std::string> netns) {
+  Entry* entry = find(task_id, generation);
+  if (entry == nullptr) return;
+  if (!netns) {
+    if (entry->remove_requested) return finish(task_id, status::kUndeployed, "");
+    spdlog::warn("{}: network: {}", task_id, netns.error().message);
+    return finish(task_id, status::kFailed, "network: " + netns.error().message);
+  }
+  if (entry->remove_requested) return finish(task_id, status::kUndeployed, "");
+  entry->spec.netns_path = *netns;
+  InstanceSpec for_runtime = entry->spec;
+  runtime_.launch(for_runtime, [this, task_id, generation](Result<LaunchResult> result) {
+    onLaunched(task_id, generation, std::move(result));
   });
 }
 
@@ -219,6 +246,8 @@ void InstanceSupervisor::finish(const std::string& task_id, std::string_view sta
   InstanceSpec spec = std::move(it->second.spec);
   std::optional<InstanceSpec> next = std::move(it->second.next);
   entries_.erase(it);
+  // Before a waiting deploy of the same task id attaches again.
+  if (network_) network_->detach(task_id);
   report(spec, status, std::move(detail));
   if (next) deploy(std::move(*next));
 }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/runtime/instance_network.h"
 #include "worker/runtime/runtime.h"
 
 namespace oak::worker {
@@ -45,8 +46,9 @@ class InstanceSupervisor {
  public:
   using Reporter = std::function<void(const StatusReport&)>;
 
-  // `runtime` must outlive the supervisor. `report` may call back into the supervisor.
-  InstanceSupervisor(Runtime& runtime, Reporter report);
+  // `runtime` (and `network`, when given) must outlive the supervisor. `report` may call back
+  // into the supervisor. Without a network, instances share the host's.
+  InstanceSupervisor(Runtime& runtime, Reporter report, InstanceNetwork* network = nullptr);
   InstanceSupervisor(const InstanceSupervisor&) = delete;
   InstanceSupervisor& operator=(const InstanceSupervisor&) = delete;
 
@@ -81,6 +83,7 @@ class InstanceSupervisor {
 
   Entry* find(const std::string& task_id, uint64_t generation);
   void launch(InstanceSpec spec);
+  void onAttached(const std::string& task_id, uint64_t generation, Result<std::string> netns);
   void onLaunched(const std::string& task_id, uint64_t generation, Result<LaunchResult> result);
   void watch(const std::string& task_id, uint64_t generation);
   void onExit(const std::string& task_id, uint64_t generation, const ExitInfo& info);
@@ -94,6 +97,7 @@ class InstanceSupervisor {
 
   Runtime& runtime_;
   Reporter report_;
+  InstanceNetwork* network_;
   std::map<std::string, Entry> entries_;
   uint64_t generations_ = 0;
 };

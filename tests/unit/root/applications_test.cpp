@@ -19,6 +19,14 @@ namespace bj = boost::json;
 using test::microservice;
 using test::slaOf;
 
+// `service_ip_list` entries of the round-robin and the closest policy.
+bj::object rrIps(const char* v4, const char* v6) {
+  return bj::object{{"IpType", "RR"}, {"Address", v4}, {"Address_v6", v6}};
+}
+bj::object closestIps(const char* v4, const char* v6) {
+  return bj::object{{"IpType", "Closest"}, {"Address", v4}, {"Address_v6", v6}};
+}
+
 class ApplicationsTest : public test::RootFixture {
  protected:
   void SetUp() override {
@@ -58,6 +66,17 @@ class ApplicationsTest : public test::RootFixture {
 
   std::optional<bj::object> stored(const char* collection, const std::string& id) {
     return memory.get(collection, id).value();
+  }
+
+  // The `service_ip_list` entry of one balancing policy ("RR", "Closest") of a service.
+  static std::optional<bj::object> ipEntry(const bj::object& service, std::string_view ip_type) {
+    const auto* list = json::findArray(service, "service_ip_list");
+    if (list == nullptr) return std::nullopt;
+    for (const auto& entry : *list) {
+      if (entry.is_object() && json::getString(entry.get_object(), "IpType") == ip_type)
+        return entry.get_object();
+    }
+    return std::nullopt;
   }
 
   // The `service_ip_list` addresses of every stored address document, by owner.
@@ -116,20 +135,22 @@ TEST_F(ApplicationsTest, CreatesTheApplicationAndItsServices) {
   EXPECT_EQ(json::getInt(*curl, "next_instance_progressive_number"), 0);
   EXPECT_TRUE(curl->at("instance_list").as_array().empty());
 
-  // curl got the IPv4 address it asked for, everything else is allocated in order.
+  // curl got the IPv4 address it asked for, everything else is allocated in order: per service
+  // round-robin v4 and v6, then closest v4 and v6, the IPv4s of both from one pool.
   EXPECT_EQ(json::getString(*curl, "RR_ip"), "10.30.55.55");
   EXPECT_EQ(json::getString(*curl, "RR_ip_v6"), "fdff:2000::1");
-  EXPECT_EQ(json::getString(*nginx, "RR_ip"), "10.30.0.1");
+  EXPECT_EQ(json::getString(*nginx, "RR_ip"), "10.30.0.2");
   EXPECT_EQ(json::getString(*nginx, "RR_ip_v6"), "fdff:2000::2");
-  EXPECT_EQ(curl->at("service_ip_list"),
-            (bj::array{bj::object{
-                {"IpType", "RR"}, {"Address", "10.30.55.55"}, {"Address_v6", "fdff:2000::1"}}}));
-  EXPECT_EQ(nginx->at("service_ip_list"),
-            (bj::array{bj::object{
-                {"IpType", "RR"}, {"Address", "10.30.0.1"}, {"Address_v6", "fdff:2000::2"}}}));
-  EXPECT_EQ(addressesOf(curl_id), (std::vector<std::string>{"10.30.55.55", "fdff:2000::1"}));
-  EXPECT_EQ(addressesOf(nginx_id), (std::vector<std::string>{"10.30.0.1", "fdff:2000::2"}));
-  EXPECT_EQ(all(coll::kAddresses).size(), 4u);
+  EXPECT_EQ(curl->at("service_ip_list"), (bj::array{rrIps("10.30.55.55", "fdff:2000::1"),
+                                                    closestIps("10.30.0.1", "fdff:1000::1")}));
+  EXPECT_EQ(nginx->at("service_ip_list"), (bj::array{rrIps("10.30.0.2", "fdff:2000::2"),
+                                                     closestIps("10.30.0.3", "fdff:1000::2")}));
+  EXPECT_EQ(ipEntry(*nginx, "Closest"), closestIps("10.30.0.3", "fdff:1000::2"));
+  EXPECT_EQ(addressesOf(curl_id),
+            (std::vector<std::string>{"10.30.0.1", "10.30.55.55", "fdff:1000::1", "fdff:2000::1"}));
+  EXPECT_EQ(addressesOf(nginx_id),
+            (std::vector<std::string>{"10.30.0.2", "10.30.0.3", "fdff:1000::2", "fdff:2000::2"}));
+  EXPECT_EQ(all(coll::kAddresses).size(), 8u);
   EXPECT_EQ(all(coll::kServices).size(), 2u);
 }
 
@@ -202,8 +223,9 @@ TEST_F(ApplicationsTest, ServicesAreAddedToAnExistingApplication) {
   auto db = stored(coll::kServices, *id);
   ASSERT_TRUE(db);
   EXPECT_EQ(json::getString(*db, "job_name"), "clientsrvr.test.db.test");
-  EXPECT_EQ(json::getString(*db, "RR_ip"), "10.30.0.2");
-  EXPECT_EQ(addressesOf(*id).size(), 2u);
+  EXPECT_EQ(json::getString(*db, "RR_ip"), "10.30.0.4");
+  EXPECT_EQ(ipEntry(*db, "Closest"), closestIps("10.30.0.5", "fdff:1000::3"));
+  EXPECT_EQ(addressesOf(*id).size(), 4u);
 
   expectError(applications.createServices(alice, slaOf("clientsrvr", bj::array{microservice("x")})),
               ErrorCode::kUnprocessable, "applicationID");
@@ -318,10 +340,11 @@ TEST_F(ApplicationsTest, UpdateServiceMovesOnlyTheRequestedAddress) {
   ASSERT_TRUE(updated) << test::errorText(updated);
   EXPECT_EQ(json::getString(*updated, "RR_ip"), "10.30.66.66");
   EXPECT_EQ(json::getString(*updated, "RR_ip_v6"), "fdff:2000::1");
-  EXPECT_EQ(updated->at("service_ip_list"),
-            (bj::array{bj::object{
-                {"IpType", "RR"}, {"Address", "10.30.66.66"}, {"Address_v6", "fdff:2000::1"}}}));
-  EXPECT_EQ(addressesOf(curl_id), (std::vector<std::string>{"10.30.66.66", "fdff:2000::1"}));
+  EXPECT_EQ(updated->at("service_ip_list"), (bj::array{rrIps("10.30.66.66", "fdff:2000::1"),
+                                                       closestIps("10.30.0.1", "fdff:1000::1")}));
+  EXPECT_EQ(ipEntry(*updated, "Closest"), ipEntry(current, "Closest"));
+  EXPECT_EQ(addressesOf(curl_id),
+            (std::vector<std::string>{"10.30.0.1", "10.30.66.66", "fdff:1000::1", "fdff:2000::1"}));
   EXPECT_FALSE(stored(coll::kAddresses, "10.30.55.55"));
 
   // An address of another service is a conflict, and changes nothing.
@@ -330,6 +353,45 @@ TEST_F(ApplicationsTest, UpdateServiceMovesOnlyTheRequestedAddress) {
   expectError(applications.updateService(alice, curl_id, slaOf("clientsrvr", bj::array{edited})),
               ErrorCode::kConflict, "rr_ip_v6");
   EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(ApplicationsTest, UpdateServiceMovesOnlyTheRequestedClosestAddress) {
+  createClientServer();
+  // Every address document but the one that moves.
+  auto addressesBut = [&](const std::string& moving) {
+    std::vector<bj::object> out;
+    for (auto& a : all(coll::kAddresses)) {
+      if (json::getString(a, "address") != moving) out.push_back(std::move(a));
+    }
+    return out;
+  };
+  auto others_before = addressesBut("10.30.0.1");
+  auto nginx_before = stored(coll::kServices, nginx_id);
+  auto current = applications.getService(alice, curl_id).value();
+  bj::object edited = current;
+  edited["addresses"] = bj::object{{"closest_ip", "10.30.77.77"}};
+  auto updated = applications.updateService(alice, curl_id, slaOf("clientsrvr", bj::array{edited}));
+  ASSERT_TRUE(updated) << test::errorText(updated);
+  EXPECT_EQ(updated->at("service_ip_list"), (bj::array{rrIps("10.30.55.55", "fdff:2000::1"),
+                                                       closestIps("10.30.77.77", "fdff:1000::1")}));
+  EXPECT_EQ(json::getString(*updated, "RR_ip"), "10.30.55.55");
+  EXPECT_EQ(json::getString(*updated, "RR_ip_v6"), "fdff:2000::1");
+  EXPECT_EQ(stored(coll::kServices, curl_id), *updated);
+
+  // The new address belongs to the service, the old one is free, and no other document changed.
+  auto moved = stored(coll::kAddresses, "10.30.77.77");
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(json::getString(*moved, "service_id"), curl_id);
+  EXPECT_EQ(json::getString(*moved, "kind"), "Closest");
+  EXPECT_FALSE(stored(coll::kAddresses, "10.30.0.1"));
+  EXPECT_EQ(addressesBut("10.30.77.77"), others_before);
+  EXPECT_EQ(stored(coll::kServices, nginx_id), nginx_before);
+  // Another service can now ask for the released address.
+  EXPECT_TRUE(applications.createServices(
+      alice,
+      slaOf("clientsrvr",
+            bj::array{microservice("db", {{"addresses", bj::object{{"closest_ip", "10.30.0.1"}}}})},
+            "test", app_id)));
 }
 
 TEST_F(ApplicationsTest, RenamingTheApplicationRenamesItsServices) {
@@ -357,7 +419,9 @@ TEST_F(ApplicationsTest, DeletingAServiceRemovesItsDocumentAndAddresses) {
   ASSERT_TRUE(applications.deleteService(alice, curl_id));
   EXPECT_FALSE(stored(coll::kServices, curl_id));
   EXPECT_TRUE(addressesOf(curl_id).empty());
-  EXPECT_EQ(addressesOf(nginx_id).size(), 2u);
+  // The other service keeps all four, its closest pair included.
+  EXPECT_EQ(addressesOf(nginx_id),
+            (std::vector<std::string>{"10.30.0.2", "10.30.0.3", "fdff:1000::2", "fdff:2000::2"}));
   EXPECT_EQ(serviceIds(stored(coll::kApplications, app_id).value()),
             std::vector<std::string>{nginx_id});
   expectError(applications.getService(alice, curl_id), ErrorCode::kNotFound);
@@ -379,7 +443,13 @@ TEST_F(ApplicationsTest, DeletingAnApplicationLeavesNothingBehind) {
   createClientServer();
   ASSERT_TRUE(applications.createApplications(bob, slaOf("bobs", bj::array{microservice("web")})));
   ASSERT_TRUE(applications.deleteApplication(alice, app_id));
-  EXPECT_TRUE(all(coll::kServices).size() == 1u && all(coll::kAddresses).size() == 2u);
+  // Only bob's service is left, with its round-robin and closest pairs.
+  EXPECT_EQ(all(coll::kServices).size(), 1u);
+  std::vector<std::string> left;
+  for (const auto& a : all(coll::kAddresses))
+    left.push_back(json::getString(a, "address").value_or(""));
+  EXPECT_EQ(left,
+            (std::vector<std::string>{"10.30.0.4", "10.30.0.5", "fdff:1000::3", "fdff:2000::3"}));
   auto bobs = applications.listApplicationsOfUser(bob, bob.user_id).value();
   ASSERT_EQ(bobs.size(), 1u);
   ASSERT_TRUE(applications.deleteApplication(admin, Accounts::idOf(bobs[0].as_object())));
@@ -461,8 +531,9 @@ TEST_F(ApplicationsAtomicityTest, CreateApplications) {
   // The failed attempt consumed nothing: the retry got the first addresses.
   auto services = applications.listAllServices().value();
   ASSERT_EQ(services.size(), 2u);
-  EXPECT_EQ(json::getString(services[1].as_object(), "RR_ip"), "10.30.0.1");
+  EXPECT_EQ(json::getString(services[1].as_object(), "RR_ip"), "10.30.0.2");
   EXPECT_EQ(json::getString(services[0].as_object(), "RR_ip_v6"), "fdff:2000::1");
+  EXPECT_EQ(ipEntry(services[0].as_object(), "Closest"), closestIps("10.30.0.1", "fdff:1000::1"));
 }
 
 TEST_F(ApplicationsAtomicityTest, CreateApplicationsWithExistingData) {

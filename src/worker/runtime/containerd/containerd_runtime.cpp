@@ -155,7 +155,9 @@ Status ContainerdRuntime::start(const InstanceSpec& spec) {
 
 Status ContainerdRuntime::create(const InstanceSpec& spec, const PulledImage& image) {
   std::string id = spec.taskId();
-  OAK_ASSIGN_OR_RETURN(auto spec_json, buildSpec(spec, image.config, options_.spec));
+  SpecOptions spec_options = options_.spec;
+  if (!spec.netns_path.empty()) spec_options.netns_path = spec.netns_path;
+  OAK_ASSIGN_OR_RETURN(auto spec_json, buildSpec(spec, image.config, spec_options));
   // Until the container record references the new snapshot, only a lease keeps containerd's
   // collector off it.
   std::string lease = "oak-launch-" + auth::randomHex(8);

@@ -1,0 +1,32 @@
+#include "overlay/probe.h"
+
+#include "overlay/checksum.h"
+
+namespace oak::overlay {
+namespace {
+
+void store64(uint8_t* p, uint64_t v) {
+  store32(p, static_cast<uint32_t>(v >> 32));
+  store32(p + 4, static_cast<uint32_t>(v));
+}
+uint64_t load64(const uint8_t* p) {
+  return (uint64_t{load32(p)} << 32) | load32(p + 4);
+}
+
+}  // namespace
+
+size_t encodeProbe(const Probe& probe, std::span<uint8_t> out) {
+  if (out.size() < kProbeSize) return 0;
+  out[0] = probe.reply ? kProbeReply : kProbeRequest;
+  store64(&out[1], probe.sequence);
+  store64(&out[9], probe.sent_us);
+  return kProbeSize;
+}
+
+std::optional<Probe> decodeProbe(std::span<const uint8_t> datagram) {
+  if (datagram.size() != kProbeSize) return std::nullopt;
+  if (datagram[0] != kProbeRequest && datagram[0] != kProbeReply) return std::nullopt;
+  return Probe{datagram[0] == kProbeReply, load64(&datagram[1]), load64(&datagram[9])};
+}
+
+}  // namespace oak::overlay

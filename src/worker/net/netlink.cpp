@@ -1,0 +1,252 @@
+#include "worker/net/netlink.h"
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/errno.h>
+#include <netlink/handlers.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace oak::worker::nl {
+
+struct Socket::State {
+  std::unique_ptr<nl_sock, Deleter> sock;
+  int error = 0;            // errno of the kernel's last error answer
+  std::string ext_message;  // its extended ack message, if any
+};
+
+namespace {
+
+using CachePtr = std::unique_ptr<nl_cache, Deleter>;
+
+// The kernel's explanation attached to an error (NLMSGERR_ATTR_MSG), if it sent one.
+std::string extendedMessage(const nlmsgerr* e) {
+  const auto* header =
+      reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(e) - NLMSG_HDRLEN);
+  if (!(header->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
+  if (!(header->nlmsg_flags & NLM_F_CAPPED)) offset += e->msg.nlmsg_len - NLMSG_HDRLEN;
+  offset = NLMSG_ALIGN(offset);
+  const char* base = reinterpret_cast<const char*>(header);
+  while (offset + NLA_HDRLEN <= header->nlmsg_len) {
+    const auto* attr = reinterpret_cast<const nlattr*>(base + offset);
+    if (attr->nla_len < NLA_HDRLEN || offset + attr->nla_len > header->nlmsg_len) break;
+    if ((attr->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+      const char* text = base + offset + NLA_HDRLEN;
+      return std::string(text, strnlen(text, attr->nla_len - NLA_HDRLEN));
+    }
+    offset += NLA_ALIGN(attr->nla_len);
+  }
+  return "";
+}
+
+int onKernelError(sockaddr_nl*, nlmsgerr* e, void* arg) {
+  auto* state = static_cast<Socket::State*>(arg);
+  state->error = -e->error;
+  state->ext_message = extendedMessage(e);
+  return NL_STOP;  // libnl then reports the error as usual
+}
+
+ErrorCode codeFor(int error) {
+  switch (error) {
+    case EEXIST:
+      return ErrorCode::kConflict;
+    case ENODEV:
+    case ENOENT:
+      return ErrorCode::kNotFound;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
+AddrPtr buildAddr(int family, const void* bytes, size_t size, int prefix_length) {
+  AddrPtr addr(nl_addr_build(family, bytes, size));
+  if (addr) nl_addr_set_prefixlen(addr.get(), prefix_length);
+  return addr;
+}
+
+Status addLocalAddress(Socket& sock, rtnl_link* link, nl_addr* local, nl_addr* broadcast) {
+  std::unique_ptr<rtnl_addr, Deleter> addr(rtnl_addr_alloc());
+  if (!addr || !local) return makeError(ErrorCode::kInternal, "add address: out of memory");
+  rtnl_addr_set_link(addr.get(), link);
+  rtnl_addr_set_local(addr.get(), local);
+  if (broadcast) rtnl_addr_set_broadcast(addr.get(), broadcast);
+  if (nl_addr_get_family(local) == AF_INET6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  return sock.check(rtnl_addr_add(sock.get(), addr.get(), NLM_F_REPLACE),
+                    "add address " + toString(local) + " to " + nameOf(link));
+}
+
+}  // namespace
+
+Socket::Socket(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Socket::Socket(Socket&&) noexcept = default;
+Socket& Socket::operator=(Socket&&) noexcept = default;
+Socket::~Socket() = default;
+
+Result<Socket> Socket::open() {
+  auto state = std::make_unique<State>();
+  state->sock.reset(nl_socket_alloc());
+  if (!state->sock) return makeError(ErrorCode::kInternal, "netlink: out of memory");
+  if (int rc = nl_connect(state->sock.get(), NETLINK_ROUTE); rc < 0) {
+    return makeError(ErrorCode::kInternal, std::string("open netlink socket: ") + nl_geterror(rc));
+  }
+  // Best effort: kernels without these options still answer with plain errnos.
+  const int one = 1;
+  const int fd = nl_socket_get_fd(state->sock.get());
+  ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+  nl_socket_modify_err_cb(state->sock.get(), NL_CB_CUSTOM, onKernelError, state.get());
+  return Socket(std::move(state));
+}
+
+nl_sock* Socket::get() {
+  state_->error = 0;
+  state_->ext_message.clear();
+  return state_->sock.get();
+}
+
+int Socket::kernelErrno() const {
+  return state_->error;
+}
+
+Status Socket::check(int rc, const std::string& what) {
+  if (rc >= 0) return {};
+  std::string reason = state_->error != 0 ? std::strerror(state_->error) : nl_geterror(rc);
+  if (!state_->ext_message.empty()) reason += " (" + state_->ext_message + ")";
+  return makeError(codeFor(state_->error), what + ": " + reason);
+}
+
+AddrPtr toNlAddr(net::Ipv4Address address, int prefix_length) {
+  const auto octets = address.octets();
+  return buildAddr(AF_INET, octets.data(), octets.size(), prefix_length);
+}
+
+AddrPtr toNlAddr(const net::Ipv6Address& address, int prefix_length) {
+  return buildAddr(AF_INET6, address.bytes().data(), address.bytes().size(), prefix_length);
+}
+
+std::string toString(nl_addr* address) {
+  char buffer[INET6_ADDRSTRLEN + 8];
+  return nl_addr2str(address, buffer, sizeof(buffer));
+}
+
+std::string nameOf(rtnl_link* link) {
+  const char* name = rtnl_link_get_name(link);
+  return name ? std::string(name) : "ifindex " + std::to_string(rtnl_link_get_ifindex(link));
+}
+
+Result<LinkPtr> findLink(Socket& sock, const std::string& name) {
+  rtnl_link* link = nullptr;
+  const int rc = rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &link);
+  if (rc >= 0) return LinkPtr(link);
+  if (sock.kernelErrno() == ENODEV || rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) {
+    return LinkPtr();
+  }
+  OAK_TRY(sock.check(rc, "look up interface " + name));
+  return LinkPtr();
+}
+
+Status changeLink(Socket& sock, rtnl_link* link, int mtu, bool up) {
+  LinkPtr changes(rtnl_link_alloc());
+  if (!changes) return makeError(ErrorCode::kInternal, "change link: out of memory");
+  std::string what;
+  if (mtu > 0 && static_cast<unsigned>(mtu) != rtnl_link_get_mtu(link)) {
+    rtnl_link_set_mtu(changes.get(), static_cast<unsigned>(mtu));
+    what = "set mtu " + std::to_string(mtu);
+  }
+  if (up && !(rtnl_link_get_flags(link) & IFF_UP)) {
+    rtnl_link_set_flags(changes.get(), IFF_UP);
+    what += what.empty() ? "bring up" : " and bring up";
+  }
+  if (what.empty()) return {};
+  return sock.check(rtnl_link_change(sock.get(), link, changes.get(), 0),
+                    what + " " + nameOf(link));
+}
+
+Status deleteLink(Socket& sock, rtnl_link* link) {
+  return sock.check(rtnl_link_delete(sock.get(), link), "delete interface " + nameOf(link));
+}
+
+Result<std::vector<AddrPtr>> addressesOf(Socket& sock, int ifindex, int family) {
+  nl_cache* raw = nullptr;
+  OAK_TRY(sock.check(rtnl_addr_alloc_cache(sock.get(), &raw), "list addresses"));
+  CachePtr cache(raw);
+  std::vector<AddrPtr> found;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* addr = reinterpret_cast<rtnl_addr*>(o);
+    if (rtnl_addr_get_ifindex(addr) != ifindex || rtnl_addr_get_family(addr) != family) continue;
+    if (family == AF_INET6 && rtnl_addr_get_scope(addr) == RT_SCOPE_LINK) continue;
+    if (nl_addr* local = rtnl_addr_get_local(addr)) found.emplace_back(nl_addr_get(local));
+  }
+  return found;
+}
+
+Status addAddress(Socket& sock, rtnl_link* link, net::Ipv4Address address, int prefix_length) {
+  const net::Ipv4Prefix prefix(address, prefix_length);
+  AddrPtr broadcast = prefix_length < 31 ? toNlAddr(prefix.last()) : AddrPtr();
+  return addLocalAddress(sock, link, toNlAddr(address, prefix_length).get(), broadcast.get());
+}
+
+Status addAddress(Socket& sock, rtnl_link* link, const net::Ipv6Address& address,
+                  int prefix_length) {
+  return addLocalAddress(sock, link, toNlAddr(address, prefix_length).get(), nullptr);
+}
+
+Status deleteAddress(Socket& sock, rtnl_link* link, nl_addr* address) {
+  std::unique_ptr<rtnl_addr, Deleter> addr(rtnl_addr_alloc());
+  if (!addr) return makeError(ErrorCode::kInternal, "delete address: out of memory");
+  rtnl_addr_set_link(addr.get(), link);
+  rtnl_addr_set_local(addr.get(), address);
+  return sock.check(rtnl_addr_delete(sock.get(), addr.get(), 0),
+                    "remove address " + toString(address) + " from " + nameOf(link));
+}
+
+Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route) {
+  std::unique_ptr<rtnl_route, Deleter> r(rtnl_route_alloc());
+  rtnl_nexthop* hop = rtnl_route_nh_alloc();
+  if (!r || !hop || !route.destination) {
+    if (hop) rtnl_route_nh_free(hop);
+    return makeError(ErrorCode::kInternal, "add route: out of memory");
+  }
+  rtnl_route_set_family(r.get(), static_cast<uint8_t>(nl_addr_get_family(route.destination.get())));
+  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(r.get(), RTPROT_STATIC);
+  rtnl_route_set_type(r.get(), RTN_UNICAST);
+  rtnl_route_set_scope(r.get(), route.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  rtnl_route_set_dst(r.get(), route.destination.get());
+  if (route.preferred_source) rtnl_route_set_pref_src(r.get(), route.preferred_source->get());
+  rtnl_route_nh_set_ifindex(hop, rtnl_link_get_ifindex(link));
+  if (route.gateway) rtnl_route_nh_set_gateway(hop, route.gateway->get());
+  rtnl_route_add_nexthop(r.get(), hop);  // the route owns the hop from here on
+
+  const bool is_default = nl_addr_get_prefixlen(route.destination.get()) == 0;
+  std::string what = "add route " + (is_default ? "default" : toString(route.destination.get()));
+  if (route.gateway) what += " via " + toString(route.gateway->get());
+  what += " dev " + nameOf(link);
+  return sock.check(rtnl_route_add(sock.get(), r.get(), NLM_F_REPLACE), what);
+}
+
+Result<std::vector<std::string>> linksOf(Socket& sock, int master_ifindex,
+                                         const std::string& kind) {
+  nl_cache* raw = nullptr;
+  OAK_TRY(sock.check(rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw), "list interfaces"));
+  CachePtr cache(raw);
+  std::vector<std::string> names;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* link = reinterpret_cast<rtnl_link*>(o);
+    const char* type = rtnl_link_get_type(link);
+    if (rtnl_link_get_master(link) == master_ifindex && type && kind == type) {
+      names.push_back(nameOf(link));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace oak::worker::nl

@@ -1,0 +1,92 @@
+#pragma once
+// Thin RAII layer over libnl-route for the few requests the host network needs. Errors carry the
+// kernel's own errno text ("File exists") and, when it gives one, its extended ack message,
+// prefixed with what was attempted.
+
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <netlink/socket.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "net/ip.h"
+
+namespace oak::worker::nl {
+
+struct Deleter {
+  void operator()(nl_sock* p) const { nl_socket_free(p); }
+  void operator()(rtnl_link* p) const { rtnl_link_put(p); }
+  void operator()(rtnl_addr* p) const { rtnl_addr_put(p); }
+  void operator()(rtnl_route* p) const { rtnl_route_put(p); }
+  void operator()(nl_addr* p) const { nl_addr_put(p); }
+  void operator()(nl_cache* p) const { nl_cache_free(p); }
+};
+using LinkPtr = std::unique_ptr<rtnl_link, Deleter>;
+using AddrPtr = std::unique_ptr<nl_addr, Deleter>;
+
+// A NETLINK_ROUTE socket in the namespace of the thread that opened it.
+class Socket {
+ public:
+  static Result<Socket> open();
+  Socket(Socket&&) noexcept;
+  Socket& operator=(Socket&&) noexcept;
+  ~Socket();
+
+  // The socket for the next request; forgets the previous request's kernel error.
+  nl_sock* get();
+  // Turns a libnl return code into a Status: ok for rc >= 0, else "<what>: <reason>".
+  Status check(int rc, const std::string& what);
+  // The errno the kernel answered the last request with (0: none or success).
+  int kernelErrno() const;
+
+  struct State;
+
+ private:
+  explicit Socket(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+AddrPtr toNlAddr(net::Ipv4Address address, int prefix_length = 32);
+AddrPtr toNlAddr(const net::Ipv6Address& address, int prefix_length = 128);
+std::string toString(nl_addr* address);  // "10.18.0.1/26"
+
+// The link named `name`, or null if there is none.
+Result<LinkPtr> findLink(Socket& sock, const std::string& name);
+
+// Sets the MTU (when `mtu` > 0 and different) and brings the link up (when `up`).
+Status changeLink(Socket& sock, rtnl_link* link, int mtu, bool up);
+
+Status deleteLink(Socket& sock, rtnl_link* link);
+
+// Addresses of one interface and family (AF_INET/AF_INET6), link-local IPv6 ones excluded.
+Result<std::vector<AddrPtr>> addressesOf(Socket& sock, int ifindex, int family);
+
+// Adds (or refreshes) an address; IPv6 addresses skip duplicate address detection, so that they
+// are usable at once; IPv4 ones get the prefix's broadcast address.
+Status addAddress(Socket& sock, rtnl_link* link, net::Ipv4Address address, int prefix_length);
+Status addAddress(Socket& sock, rtnl_link* link, const net::Ipv6Address& address,
+                  int prefix_length);
+Status deleteAddress(Socket& sock, rtnl_link* link, nl_addr* address);
+
+struct Route {
+  AddrPtr destination;             // with its prefix length
+  std::optional<AddrPtr> gateway;  // none: the destination is on the link
+  std::optional<AddrPtr> preferred_source;
+};
+// Adds or replaces a main-table route through `link`.
+Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route);
+
+// Interfaces enslaved to `master_ifindex` whose kind is `kind` ("veth"), by name.
+Result<std::vector<std::string>> linksOf(Socket& sock, int master_ifindex, const std::string& kind);
+
+// "oak0" or, when the kernel did not report a name, "ifindex 7".
+std::string nameOf(rtnl_link* link);
+
+}  // namespace oak::worker::nl

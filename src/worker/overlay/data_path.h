@@ -1,0 +1,53 @@
+#pragma once
+// The overlay's data path: one thread that moves packets between the TUN device (traffic of
+// local instances to service and instance addresses) and the tunnel socket (UDP, datagrams from
+// and to other workers), deciding each packet with a ProxyCore. Reads and sends are batched
+// (non-blocking read loops on the TUN, recvmmsg/sendmmsg on the socket) into preallocated
+// buffers: nothing allocates per packet. Packets to addresses without a route wait (a few per
+// address) while the control plane asks the cluster, then go on or are answered with ICMP
+// "unreachable". Every few seconds the thread probes the round trip to the workers in the table,
+// for the "closest" policy.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "overlay/proxy_core.h"
+#include "overlay/routes.h"
+
+namespace oak::worker {
+
+struct DataPathOptions {
+  overlay::ProxyConfig proxy;
+  uint16_t tunnel_port = 50103;
+};
+
+class DataPath {
+ public:
+  // Called on the data-path thread: the caller posts to its own loop.
+  using QueryHook = std::function<void(std::string address)>;
+
+  // Binds the tunnel socket (dual stack, all addresses) and starts the thread.
+  static Result<std::unique_ptr<DataPath>> start(UniqueFd tun, DataPathOptions options,
+                                                 const Clock& clock, QueryHook query);
+  ~DataPath();  // stops the thread
+  DataPath(const DataPath&) = delete;
+  DataPath& operator=(const DataPath&) = delete;
+
+  // Thread-safe.
+  void setTable(std::shared_ptr<const overlay::ServiceTable> table);
+  void queryDone(const std::string& address, bool found);
+  overlay::ProxyCounters counters() const;
+  uint16_t tunnelPort() const;
+
+ private:
+  struct Impl;
+  explicit DataPath(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace oak::worker
