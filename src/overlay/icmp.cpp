@@ -14,6 +14,17 @@ constexpr size_t kIpv6Header = 40;
 constexpr size_t kIpv6MinMtu = 1280;
 constexpr uint8_t kTtl = 64;
 
+// Moves up to `limit` bytes of the offending packet behind the `header` bytes of the error and
+// returns how many; 0 if fewer than `minimum` fit in the buffer.
+size_t placeQuote(std::span<uint8_t> buffer, const Packet& p, size_t header, size_t limit,
+                  size_t minimum) {
+  const size_t room = buffer.size() > header ? buffer.size() - header : 0;
+  const size_t quote = std::min({limit, p.bytes.size(), room});
+  if (quote < minimum) return 0;
+  std::memmove(buffer.data() + header, p.bytes.data(), quote);
+  return quote;
+}
+
 bool mayAnswer(const Packet& p) {
   if (p.icmpError() || p.laterFragment()) return false;
   if (p.isV4()) {
@@ -28,12 +39,10 @@ bool mayAnswer(const Packet& p) {
 size_t buildV4(std::span<uint8_t> buffer, const Packet& p, IcmpErrorKind kind,
                net::Ipv4Address source, uint16_t mtu) {
   const size_t header = kIpv4Header + kIcmpHeader;
-  const size_t room = buffer.size() > header ? buffer.size() - header : 0;
-  const size_t quote = std::min({size_t{p.l4_offset} + 8, p.bytes.size(), room});
-  if (quote < p.l4_offset) return 0;
   const net::Ipv4Address destination = p.src4;
+  const size_t quote = placeQuote(buffer, p, header, size_t{p.l4_offset} + 8, p.l4_offset);
+  if (quote == 0) return 0;
   uint8_t* b = buffer.data();
-  std::memmove(b + header, p.bytes.data(), quote);
 
   const size_t total = header + quote;
   std::memset(b, 0, header);
@@ -57,12 +66,10 @@ size_t buildV4(std::span<uint8_t> buffer, const Packet& p, IcmpErrorKind kind,
 size_t buildV6(std::span<uint8_t> buffer, const Packet& p, IcmpErrorKind kind,
                const net::Ipv6Address& source, uint16_t mtu) {
   const size_t header = kIpv6Header + kIcmpHeader;
-  const size_t room = buffer.size() > header ? buffer.size() - header : 0;
-  const size_t quote = std::min({p.bytes.size(), kIpv6MinMtu - header, room});
-  if (quote < kIpv6Header) return 0;
   const net::Ipv6Address destination = p.src6;
+  const size_t quote = placeQuote(buffer, p, header, kIpv6MinMtu - header, kIpv6Header);
+  if (quote == 0) return 0;
   uint8_t* b = buffer.data();
-  std::memmove(b + header, p.bytes.data(), quote);
 
   const size_t length = kIcmpHeader + quote;
   std::memset(b, 0, header);

@@ -12,29 +12,23 @@ bool proxiable(const Packet& p) {
   return p.has_transport && (p.protocol == kProtoTcp || p.protocol == kProtoUdp || p.echo);
 }
 
-// Outgoing packet: its source (a local instance) and port → destination and port. An echo's
-// identifier is its port; the other end has none.
-FlowKey forwardKey(const Packet& p) {
+// The flow key of a packet seen from the local instance at one end: its source (outgoing
+// packets, FlowTable forward keys) or its destination (incoming packets, the shape of FlowTable
+// reverse keys). An echo's identifier is its port; the other end has none.
+FlowKey flowKey(const Packet& p, bool local_is_source) {
+  const IpAddress local = local_is_source ? p.source() : p.destination();
+  const IpAddress remote = local_is_source ? p.destination() : p.source();
+  auto wide = [](const IpAddress& a) {
+    const auto* v4 = std::get_if<net::Ipv4Address>(&a);
+    return v4 ? widen(*v4) : std::get<net::Ipv6Address>(a);
+  };
   FlowKey k;
   k.version = p.version;
   k.protocol = p.protocol;
-  k.local = p.isV4() ? widen(p.src4) : p.src6;
-  k.remote = p.isV4() ? widen(p.dst4) : p.dst6;
-  k.local_port = p.echo ? p.echo_id : p.src_port;
-  k.remote_port = p.echo ? 0 : p.dst_port;
-  return k;
-}
-
-// Incoming packet, seen from the local instance it goes to: the same shape as a FlowTable
-// reverse key.
-FlowKey replyKey(const Packet& p) {
-  FlowKey k;
-  k.version = p.version;
-  k.protocol = p.protocol;
-  k.local = p.isV4() ? widen(p.dst4) : p.dst6;
-  k.remote = p.isV4() ? widen(p.src4) : p.src6;
-  k.local_port = p.echo ? p.echo_id : p.dst_port;
-  k.remote_port = p.echo ? 0 : p.src_port;
+  k.local = wide(local);
+  k.remote = wide(remote);
+  k.local_port = p.echo ? p.echo_id : local_is_source ? p.src_port : p.dst_port;
+  k.remote_port = p.echo ? 0 : local_is_source ? p.dst_port : p.src_port;
   return k;
 }
 
@@ -195,7 +189,7 @@ Verdict ProxyCore::fromTun(std::span<uint8_t> buffer, size_t length) {
 
 Flow* ProxyCore::bindFlow(const Packet& p, TimePoint now, std::span<uint8_t> buffer,
                           Verdict& verdict) {
-  const FlowKey key = forwardKey(p);
+  const FlowKey key = flowKey(p, true);
   Flow* flow = flows_.find(key, now);
   if (flow != nullptr && flow->target.generation == generation_) return flow;
 
@@ -235,7 +229,7 @@ Flow* ProxyCore::bindFlow(const Packet& p, TimePoint now, std::span<uint8_t> buf
 }
 
 bool ProxyCore::translateReply(Packet& p, TimePoint now) {
-  Flow* flow = flows_.findReverse(replyKey(p), now);
+  Flow* flow = flows_.findReverse(flowKey(p, false), now);
   if (flow == nullptr) return false;
   // Replies keep the flow alive too (a client may only listen).
   flows_.touch(*flow, now, p.tcp_flags);

@@ -81,6 +81,9 @@ void NetManager::onSubnet(const bj::object& body) {
   subnet6_ = *v6;
   options_.bridge.subnet4 = *v4;
   options_.bridge.subnet6 = *v6;
+  // What the host itself sends into the overlay leaves from its bridge addresses.
+  options_.tun.source4 = options_.bridge.gateway4();
+  options_.tun.source6 = options_.bridge.gateway6();
   spdlog::info("overlay subnets {} and {}", v4->toString(), v6->toString());
   if (recovered_) setUpHost();
 }

@@ -36,24 +36,35 @@ struct InPlace {
   Packet offending;
 };
 
+// Builds the error in place and checks what every error has: its length, valid checksums, the
+// addresses (from `source` back to the offending sender), type and code, and the quote.
+Packet build(InPlace& in, IcmpErrorKind kind, const IpAddress& source, uint16_t mtu, size_t length,
+             uint8_t type, uint8_t code, size_t quote) {
+  const size_t n = buildIcmpError(in.buffer, in.offending, kind, source, mtu);
+  EXPECT_EQ(n, length);
+  Bytes out = in.result(n);
+  EXPECT_TRUE(checksumsValid(out));
+  Packet p;
+  EXPECT_EQ(parsePacket(in.buffer, p), PacketError::kOk);
+  EXPECT_EQ(p.source(), source);
+  EXPECT_EQ(p.destination(), in.offending.source());
+  EXPECT_EQ(p.icmp_type, type);
+  EXPECT_EQ(p.icmp_code, code);
+  EXPECT_TRUE(p.icmpError());
+  const size_t header = n - quote;
+  EXPECT_EQ(Bytes(out.begin() + static_cast<ptrdiff_t>(header), out.end()),
+            Bytes(in.original.begin(), in.original.begin() + static_cast<ptrdiff_t>(quote)));
+  return p;
+}
+
 TEST(IcmpTest, Ipv4HostUnreachableQuotesHeaderAndEightBytes) {
   testing::PacketSpec spec{.src = v4("10.18.0.2"), .dst = v4("10.30.0.1")};
   spec.payload = 100;
   InPlace in(testing::buildPacket(spec));
-  const size_t n =
-      buildIcmpError(in.buffer, in.offending, IcmpErrorKind::kUnreachable, v4("10.30.0.1"));
-  ASSERT_EQ(n, 20u + 8u + 28u);
-  Bytes out = in.result(n);
-  EXPECT_TRUE(checksumsValid(out));
-  Packet p = parse(out);
+  const Packet p =
+      build(in, IcmpErrorKind::kUnreachable, v4("10.30.0.1"), 0, 20 + 8 + 28, 3, 1, 28);
   EXPECT_EQ(p.protocol, kProtoIcmp);
-  EXPECT_EQ(p.src4, v4("10.30.0.1"));
-  EXPECT_EQ(p.dst4, v4("10.18.0.2"));
-  EXPECT_EQ(p.icmp_type, 3);
-  EXPECT_EQ(p.icmp_code, 1);
-  EXPECT_TRUE(p.icmpError());
-  EXPECT_EQ(Bytes(out.begin() + 28, out.end()),
-            Bytes(in.original.begin(), in.original.begin() + 28));
+  EXPECT_EQ(load32(&in.buffer[24]), 0u);  // unused
 }
 
 TEST(IcmpTest, Ipv4FragmentationNeededCarriesTheMtu) {
@@ -61,52 +72,27 @@ TEST(IcmpTest, Ipv4FragmentationNeededCarriesTheMtu) {
   spec.payload = 1600;
   spec.ipv4_options = 8;
   InPlace in(testing::buildPacket(spec));
-  const size_t n =
-      buildIcmpError(in.buffer, in.offending, IcmpErrorKind::kTooBig, v4("10.30.0.1"), 1450);
-  ASSERT_EQ(n, 20u + 8u + 28u + 8u);  // options are part of the quoted header
-  Bytes out = in.result(n);
-  EXPECT_TRUE(checksumsValid(out));
-  Packet p = parse(out);
-  EXPECT_EQ(p.icmp_type, 3);
-  EXPECT_EQ(p.icmp_code, 4);
-  EXPECT_EQ(load16(&out[26]), 1450);
-  EXPECT_EQ(Bytes(out.begin() + 28, out.end()),
-            Bytes(in.original.begin(), in.original.begin() + 36));
+  // Options are part of the quoted header.
+  build(in, IcmpErrorKind::kTooBig, v4("10.30.0.1"), 1450, 20 + 8 + 28 + 8, 3, 4, 36);
+  EXPECT_EQ(load16(&in.buffer[26]), 1450);
 }
 
 TEST(IcmpTest, Ipv6AddressUnreachableQuotesTheWholeSmallPacket) {
   testing::PacketSpec spec{.src = v6("fc00::2"), .dst = v6("fdff:2000::1")};
   spec.payload = 30;
   InPlace in(testing::buildPacket(spec));
-  const size_t n =
-      buildIcmpError(in.buffer, in.offending, IcmpErrorKind::kUnreachable, v6("fdff:2000::1"));
-  ASSERT_EQ(n, 48u + in.original.size());
-  Bytes out = in.result(n);
-  EXPECT_TRUE(checksumsValid(out));
-  Packet p = parse(out);
+  const size_t whole = in.original.size();
+  const Packet p =
+      build(in, IcmpErrorKind::kUnreachable, v6("fdff:2000::1"), 0, 48 + whole, 1, 3, whole);
   EXPECT_EQ(p.protocol, kProtoIcmpv6);
-  EXPECT_EQ(p.src6, v6("fdff:2000::1"));
-  EXPECT_EQ(p.dst6, v6("fc00::2"));
-  EXPECT_EQ(p.icmp_type, 1);
-  EXPECT_EQ(p.icmp_code, 3);
-  EXPECT_EQ(Bytes(out.begin() + 48, out.end()), in.original);
 }
 
 TEST(IcmpTest, Ipv6PacketTooBigFitsTheMinimumMtu) {
   testing::PacketSpec spec{.src = v6("fc00::2"), .dst = v6("fdff:2000::1"), .protocol = kProtoUdp};
   spec.payload = 2000;
   InPlace in(testing::buildPacket(spec));
-  const size_t n =
-      buildIcmpError(in.buffer, in.offending, IcmpErrorKind::kTooBig, v6("fdff:2000::1"), 1450);
-  ASSERT_EQ(n, 1280u);
-  Bytes out = in.result(n);
-  EXPECT_TRUE(checksumsValid(out));
-  Packet p = parse(out);
-  EXPECT_EQ(p.icmp_type, 2);
-  EXPECT_EQ(p.icmp_code, 0);
-  EXPECT_EQ(load32(&out[44]), 1450u);
-  EXPECT_EQ(Bytes(out.begin() + 48, out.end()),
-            Bytes(in.original.begin(), in.original.begin() + 1232));
+  build(in, IcmpErrorKind::kTooBig, v6("fdff:2000::1"), 1450, 1280, 2, 0, 1280 - 48);
+  EXPECT_EQ(load32(&in.buffer[44]), 1450u);
 }
 
 TEST(IcmpTest, WritesIntoAnotherBuffer) {

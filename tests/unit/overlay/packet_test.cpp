@@ -40,6 +40,17 @@ Packet parseOk(Bytes& bytes) {
   return p;
 }
 
+// Rewrites both addresses of a copy of `original` (parsed as `p` in `b`) and checks that only
+// they and the checksums changed, and that the checksums are right.
+void rewriteAndCheck(const Bytes& original, Bytes& b, Packet& p, const IpAddress& src,
+                     const IpAddress& dst) {
+  setSource(p, src);
+  setDestination(p, dst);
+  EXPECT_TRUE(checksumsValid(b));
+  EXPECT_TRUE(onlyAddressesChanged(original, b));
+  EXPECT_EQ(p.source(), src);  // the view follows
+}
+
 PacketError parseError(Bytes bytes) {
   Packet p;
   return parsePacket(bytes, p);
@@ -133,10 +144,7 @@ TEST(PacketTest, UdpChecksums) {
   Bytes b = original;
   Packet p = parseOk(b);
   EXPECT_EQ(p.src_port, 40000);
-  setDestination(p, v4("10.18.0.70"));
-  setSource(p, v4("10.30.0.9"));
-  EXPECT_TRUE(checksumsValid(b));
-  EXPECT_TRUE(onlyAddressesChanged(original, b));
+  rewriteAndCheck(original, b, p, v4("10.30.0.9"), v4("10.18.0.70"));
 
   // No checksum stays no checksum.
   spec.udp_zero_checksum = true;
@@ -185,11 +193,8 @@ TEST(PacketTest, IcmpEcho) {
   EXPECT_EQ(p.echo_id, 0x1234);
   EXPECT_EQ(p.src_port, 0);
   const uint16_t icmp_sum = load16(&b[22]);
-  setSource(p, v4("10.30.0.9"));
-  setDestination(p, v4("10.18.0.70"));
+  rewriteAndCheck(original, b, p, v4("10.30.0.9"), v4("10.18.0.70"));
   EXPECT_EQ(load16(&b[22]), icmp_sum);  // ICMPv4 has no pseudo-header
-  EXPECT_TRUE(checksumsValid(b));
-  EXPECT_TRUE(onlyAddressesChanged(original, b));
   setEchoId(p, 0xbeef);
   EXPECT_EQ(parseOk(b).echo_id, 0xbeef);
   EXPECT_TRUE(checksumsValid(b));
@@ -201,10 +206,7 @@ TEST(PacketTest, IcmpEcho) {
   b = original6;
   p = parseOk(b);
   EXPECT_TRUE(p.echo);
-  setSource(p, v6("fdff::9"));
-  setDestination(p, v6("fc00::102"));
-  EXPECT_TRUE(checksumsValid(b));
-  EXPECT_TRUE(onlyAddressesChanged(original6, b));
+  rewriteAndCheck(original6, b, p, v6("fdff::9"), v6("fc00::102"));
   setEchoId(p, 9);
   EXPECT_TRUE(checksumsValid(b));
 }
@@ -234,10 +236,7 @@ TEST(PacketTest, Ipv4OptionsAreKept) {
   Packet p = parseOk(b);
   EXPECT_EQ(p.l4_offset, 60);
   EXPECT_EQ(p.dst_port, 80);
-  setSource(p, v4("10.30.0.9"));
-  setDestination(p, v4("10.18.0.70"));
-  EXPECT_TRUE(checksumsValid(b));
-  EXPECT_TRUE(onlyAddressesChanged(original, b));
+  rewriteAndCheck(original, b, p, v4("10.30.0.9"), v4("10.18.0.70"));
 }
 
 TEST(PacketTest, Ipv6ExtensionHeaderChain) {
@@ -250,10 +249,7 @@ TEST(PacketTest, Ipv6ExtensionHeaderChain) {
   EXPECT_EQ(p.protocol, kProtoUdp);
   EXPECT_EQ(p.l4_offset, 64);
   EXPECT_EQ(p.dst_port, 80);
-  setSource(p, v6("fdff::9"));
-  setDestination(p, v6("fc00::102"));
-  EXPECT_TRUE(checksumsValid(b));
-  EXPECT_TRUE(onlyAddressesChanged(original, b));
+  rewriteAndCheck(original, b, p, v6("fdff::9"), v6("fc00::102"));
 }
 
 TEST(PacketTest, AtomicFragmentIsAWholePacket) {

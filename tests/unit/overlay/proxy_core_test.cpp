@@ -181,6 +181,13 @@ Bytes packet(const char* src, uint16_t sport, const char* dst, uint16_t dport, F
 
 class ProxyCoreTest : public ::testing::Test {
  protected:
+  // Why W1 drops a packet from its TUN device (kNone if it does not).
+  DropReason tunDrop(const Bytes& p) { return dropOf(w1_.fromTun(p)); }
+  DropReason tunnelDrop(const Bytes& p) { return dropOf(w1_.fromTunnel(p, kW2)); }
+  static DropReason dropOf(const Out& out) {
+    return out.verdict.kind == Verdict::kDrop ? out.verdict.reason : DropReason::kNone;
+  }
+
   SimulatedClock clock_;
   Worker w1_{"10.18.0.0/26", "fc00::/120", kW1, clock_};
   Worker w2_{"10.18.0.64/26", "fc00::100/120", kW2, clock_};
@@ -379,11 +386,7 @@ TEST_F(ProxyCoreTest, UnknownDestinationIsQueried) {
 }
 
 TEST_F(ProxyCoreTest, DropsWithReasons) {
-  auto reason = [this](const Bytes& p) {
-    Out out = w1_.fromTun(p);
-    EXPECT_EQ(out.verdict.kind, Verdict::kDrop);
-    return out.verdict.reason;
-  };
+  auto reason = [this](const Bytes& p) { return tunDrop(p); };
   EXPECT_EQ(reason(packet("10.18.0.2", 1, "10.20.1.1", 80)), DropReason::kNotServiceDestination);
   EXPECT_EQ(reason(packet("10.18.0.2", 1, "10.18.0.66", 80)), DropReason::kNotServiceDestination);
   EXPECT_EQ(reason(packet("10.18.0.9", 1, "10.30.0.1", 80)), DropReason::kUnknownSender);
@@ -617,11 +620,7 @@ TEST_F(ProxyCoreTest, FragmentsFollowTheirFirstFragment) {
 }
 
 TEST_F(ProxyCoreTest, TunnelInputIsValidated) {
-  auto reason = [this](const Bytes& p) {
-    Out out = w1_.fromTunnel(p, kW2);
-    EXPECT_EQ(out.verdict.kind, Verdict::kDrop);
-    return out.verdict.reason;
-  };
+  auto reason = [this](const Bytes& p) { return tunnelDrop(p); };
   EXPECT_EQ(reason(packet("10.30.0.3", 80, "10.18.0.66", 1)), DropReason::kBadDestination);
   EXPECT_EQ(reason(packet("10.30.0.3", 80, "10.30.0.10", 1)), DropReason::kBadDestination);
   EXPECT_EQ(reason(packet("10.18.0.66", 80, "10.18.0.2", 1)), DropReason::kBadSource);
