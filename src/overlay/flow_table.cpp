@@ -1,7 +1,11 @@
 #include "overlay/flow_table.h"
 
+#include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "overlay/packet.h"
 
@@ -9,6 +13,7 @@ namespace oak::overlay {
 namespace {
 
 constexpr uint32_t kNil = 0xffffffff;
+static_assert(std::is_trivially_destructible_v<Flow>, "flows are freed without destruction");
 
 uint64_t mix(uint64_t h) {
   h ^= h >> 33;
@@ -21,54 +26,64 @@ uint64_t mix(uint64_t h) {
 
 }  // namespace
 
+void FlowTable::FreeMemory::operator()(void* p) const {
+  std::free(p);
+}
+
+// calloc: the kernel hands out zero pages lazily, so an idle proxy does not pay for its
+// capacity.
+template <class T>
+std::unique_ptr<T[], FlowTable::FreeMemory> FlowTable::allocate(size_t n) {
+  auto* p = static_cast<T*>(std::calloc(n, sizeof(T)));
+  if (p == nullptr) throw std::bad_alloc();
+  return std::unique_ptr<T[], FreeMemory>(p);
+}
+
 FlowTable::Index::Index(size_t capacity)
-    : slots_(std::bit_ceil(std::max<size_t>(16, capacity * 2)), Slot{kNil, 0}),
-      mask_(slots_.size() - 1) {}
+    : mask_(std::bit_ceil(std::max<size_t>(16, capacity * 2)) - 1),
+      slots_(allocate<Slot>(mask_ + 1)) {}
 
 template <class Matches>
 uint32_t FlowTable::Index::find(uint32_t hash, Matches&& matches) const {
   for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
     const Slot& s = slots_[i];
-    if (s.flow == kNil) return kNil;
-    if (s.hash == hash && matches(s.flow)) return s.flow;
+    if (s.flow_plus_one == 0) return kNil;
+    if (s.hash == hash && matches(s.flow_plus_one - 1)) return s.flow_plus_one - 1;
   }
 }
 
 void FlowTable::Index::insert(uint32_t hash, uint32_t flow) {
   size_t i = hash & mask_;
-  while (slots_[i].flow != kNil) i = (i + 1) & mask_;
-  slots_[i] = Slot{flow, hash};
+  while (slots_[i].flow_plus_one != 0) i = (i + 1) & mask_;
+  slots_[i] = Slot{flow + 1, hash};
 }
 
 void FlowTable::Index::erase(uint32_t hash, uint32_t flow) {
   size_t hole = hash & mask_;
-  while (slots_[hole].flow != flow) {
-    if (slots_[hole].flow == kNil) return;
+  while (slots_[hole].flow_plus_one != flow + 1) {
+    if (slots_[hole].flow_plus_one == 0) return;
     hole = (hole + 1) & mask_;
   }
   // Pull back every later entry of the cluster that may live in the hole (its home slot is not
   // between the hole and itself), so that lookups never stop early at a gap.
-  for (size_t j = (hole + 1) & mask_; slots_[j].flow != kNil; j = (j + 1) & mask_) {
+  for (size_t j = (hole + 1) & mask_; slots_[j].flow_plus_one != 0; j = (j + 1) & mask_) {
     const size_t home = slots_[j].hash & mask_;
     if (((j - home) & mask_) >= ((j - hole) & mask_)) {
       slots_[hole] = slots_[j];
       hole = j;
     }
   }
-  slots_[hole] = Slot{kNil, 0};
+  slots_[hole] = Slot{0, 0};
 }
 
 FlowTable::FlowTable(Options options)
     : options_(options),
       timeouts_{options.tcp_timeout, options.closing_timeout, options.udp_timeout,
                 options.icmp_timeout},
-      flows_(std::max<size_t>(1, options.capacity)),
-      forward_(flows_.size()),
-      reverse_(flows_.size()),
-      free_(0) {
-  for (size_t i = 0; i < flows_.size(); ++i) {
-    flows_[i].next_ = i + 1 < flows_.size() ? static_cast<uint32_t>(i + 1) : kNil;
-  }
+      capacity_(std::clamp<size_t>(options.capacity, 1, kNil - 1)),
+      flows_(allocate<Flow>(capacity_)),
+      forward_(capacity_),
+      reverse_(capacity_) {
   lists_.fill(Ends{kNil, kNil});
 }
 
@@ -131,13 +146,18 @@ Flow* FlowTable::findReverse(const FlowKey& reverse, TimePoint now) {
 }
 
 Flow* FlowTable::insert(const FlowKey& key, const FlowTarget& target, TimePoint now) {
-  if (free_ == kNil && !reclaimExpired(now)) {
+  if (free_ == kNil && constructed_ == capacity_ && !reclaimExpired(now)) {
     ++counters_.refused;
     return nullptr;
   }
-  const uint32_t index = free_;
+  uint32_t index = free_;
+  if (index != kNil) {
+    free_ = flows_[index].next_;
+  } else {
+    index = constructed_++;  // never used before: its memory is touched only now
+    std::construct_at(&flows_[index]);
+  }
   Flow& flow = flows_[index];
-  free_ = flow.next_;
   flow.key = key;
   flow.target = target;
   flow.last_use = now;

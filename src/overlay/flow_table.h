@@ -1,7 +1,7 @@
 #pragma once
-// Flows of the proxy, keyed by the full 5-tuple: a fixed slab of flows preallocated at start,
-// two open-addressing hash indexes (forward and reverse key), and one LRU list per idle timeout
-// so that expiry, eviction and sweeping are exact and O(1) per flow. Nothing allocates after
+// Flows of the proxy, keyed by the full 5-tuple: a fixed slab of flows reserved at start, two
+// open-addressing hash indexes (forward and reverse key), and one LRU list per idle timeout so
+// that expiry, eviction and sweeping are exact and O(1) per flow. Nothing allocates after
 // construction.
 
 #include <array>
@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "common/clock.h"
 #include "net/ip.h"
@@ -61,8 +60,10 @@ struct Flow {
 class FlowTable {
  public:
   struct Options {
-    size_t capacity = 65536;  // flows; about 200 bytes each, allocated at construction
-    uint64_t seed = 0;        // hash seed; pass a random one against hash flooding
+    // Flows: 176 bytes each with their index slots, reserved at construction but touched only
+    // when used (11.5 MiB for 65,536 when all are).
+    size_t capacity = 65536;
+    uint64_t seed = 0;  // hash seed; pass a random one against hash flooding
     std::chrono::seconds tcp_timeout{300};
     std::chrono::seconds closing_timeout{10};  // TCP after FIN or RST
     std::chrono::seconds udp_timeout{60};
@@ -97,12 +98,18 @@ class FlowTable {
   static FlowKey reverseKey(const Flow& flow);
 
   size_t size() const { return size_; }
-  size_t capacity() const { return flows_.size(); }
+  size_t capacity() const { return capacity_; }
   const Counters& counters() const { return counters_; }
 
  private:
-  // Linear probing with backward-shift deletion (no tombstones). A slot holds a flow index and
-  // the low 32 bits of its key's hash (the home slot and a cheap pre-check).
+  struct FreeMemory {
+    void operator()(void* p) const;
+  };
+  template <class T>
+  static std::unique_ptr<T[], FreeMemory> allocate(size_t n);
+
+  // Linear probing with backward-shift deletion (no tombstones). A slot holds a flow index + 1
+  // (0: empty) and the low 32 bits of its key's hash (the home slot and a cheap pre-check).
   class Index {
    public:
     explicit Index(size_t capacity);
@@ -113,11 +120,11 @@ class FlowTable {
 
    private:
     struct Slot {
-      uint32_t flow;
+      uint32_t flow_plus_one;
       uint32_t hash;
     };
-    std::vector<Slot> slots_;
     size_t mask_;
+    std::unique_ptr<Slot[], FreeMemory> slots_;
   };
 
   enum List : uint8_t { kTcpList, kClosingList, kUdpList, kIcmpList, kListCount };
@@ -128,7 +135,7 @@ class FlowTable {
 
   uint32_t hash(const FlowKey& key) const;
   static bool hasReverseKey(const Flow& flow, const FlowKey& key);
-  uint32_t indexOf(const Flow& flow) const { return static_cast<uint32_t>(&flow - flows_.data()); }
+  uint32_t indexOf(const Flow& flow) const { return static_cast<uint32_t>(&flow - flows_.get()); }
   List listFor(const Flow& flow) const;
   bool expired(const Flow& flow, TimePoint now) const;
   Flow* live(uint32_t index, TimePoint now);
@@ -140,11 +147,13 @@ class FlowTable {
 
   Options options_;
   std::array<std::chrono::nanoseconds, kListCount> timeouts_;
-  std::vector<Flow> flows_;
+  size_t capacity_;
+  std::unique_ptr<Flow[], FreeMemory> flows_;  // [0, constructed_) are Flow objects
+  uint32_t constructed_ = 0;
+  uint32_t free_ = 0xffffffff;  // recycled flows, linked by next_
   Index forward_;
   Index reverse_;
   std::array<Ends, kListCount> lists_;
-  uint32_t free_;
   size_t size_ = 0;
   Counters counters_;
 };

@@ -72,10 +72,10 @@ struct Verdict {
 };
 
 struct ProxyCounters {
-  uint64_t tun_packets = 0, tun_bytes = 0;        // handed to fromTun
-  uint64_t tunnel_packets = 0, tunnel_bytes = 0;  // handed to fromTunnel
-  uint64_t to_tun_packets = 0, to_tun_bytes = 0;  // kToTun verdicts
-  uint64_t to_peer_packets = 0, to_peer_bytes = 0;
+  uint64_t tun_packets = 0, tun_bytes = 0;          // handed to fromTun
+  uint64_t tunnel_packets = 0, tunnel_bytes = 0;    // handed to fromTunnel
+  uint64_t to_tun_packets = 0, to_tun_bytes = 0;    // kToTun verdicts
+  uint64_t to_peer_packets = 0, to_peer_bytes = 0;  // kToPeer verdicts except probe replies
   uint64_t icmp_errors = 0;
   uint64_t queries = 0;
   uint64_t flows_created = 0, flows_expired = 0, flows_refused = 0;
