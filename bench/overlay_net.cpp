@@ -1,0 +1,159 @@
+// Throughput and round trip between two instances on different workers, through the overlay
+// (service address → proxy → UDP tunnel → proxy) against the floor: the same traffic between the
+// two workers directly over their underlay veth. Real kernel, workers and instances as network
+// namespaces (tests/support/datapath_lab.h); iperf3 for throughput, a TCP ping-pong for the round
+// trip. Needs root and iperf3.
+//
+//   build/bin/overlay_net [--seconds 5] [--round-trips 20000]
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "datapath_lab.h"
+
+namespace {
+
+using oak::testing::DatapathLab;
+using oak::testing::LabInstance;
+constexpr uint16_t kPingPort = 7000;
+
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string nsName(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+// Gbit/s of a single iperf3 TCP stream from `client_ns` to `address`, server in `server_ns`.
+double iperf(const std::string& server_ns, const std::string& client_ns, const std::string& address,
+             int seconds) {
+  std::string server =
+      fmt::format("ip netns exec {} iperf3 -s -1 -p 5201 >/dev/null 2>&1 &", nsName(server_ns));
+  std::system(server.c_str());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server binds
+  auto json = run(fmt::format("ip netns exec {} iperf3 -c {} -p 5201 -t {} -J 2>/dev/null",
+                              nsName(client_ns), address, seconds));
+  boost::system::error_code ec;
+  auto v = boost::json::parse(json, ec);
+  if (ec || !v.is_object()) return -1;
+  const auto* end = v.as_object().if_contains("end");
+  if (!end) return -1;
+  double bps = end->at("sum_received").at("bits_per_second").to_number<double>();
+  return bps / 1e9;
+}
+
+// Round trips of one byte over one TCP connection, in microseconds, sorted.
+std::vector<double> pingPong(DatapathLab& lab, const std::string& server_ns,
+                             const std::string& client_ns, const std::string& address, int count) {
+  auto listener = lab.inNamespace(server_ns, [] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_port = htons(kPingPort);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any));
+    ::listen(fd, 1);
+    return fd;
+  });
+  std::thread server([fd = *listener, count] {
+    int c = ::accept(fd, nullptr, nullptr);
+    int on = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    char b;
+    for (int i = 0; i < count && ::read(c, &b, 1) == 1; ++i) (void)!::write(c, &b, 1);
+    ::close(c);
+    ::close(fd);
+  });
+  auto client =
+      lab.inNamespace(client_ns, [] { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); });
+  int fd = *client;
+  int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(kPingPort);
+  to.sin_addr.s_addr = htonl(oak::net::Ipv4Address::parse(address)->toUint32());
+  std::vector<double> rtts;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+    char b = 'x';
+    for (int i = 0; i < count; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (::write(fd, &b, 1) != 1 || ::read(fd, &b, 1) != 1) break;
+      rtts.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  ::close(fd);
+  server.join();
+  std::sort(rtts.begin(), rtts.end());
+  return rtts;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return -1;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("overlay throughput and round trip against the underlay veth");
+  int seconds = 5;
+  int round_trips = 20000;
+  app.add_option("--seconds", seconds, "iperf3 duration");
+  app.add_option("--round-trips", round_trips, "ping-pong round trips");
+  CLI11_PARSE(app, argc, argv);
+
+  auto lab = DatapathLab::create(2);
+  if (!lab) {
+    std::fprintf(stderr, "%s\n", lab.error().message.c_str());
+    return 1;
+  }
+  auto server = (*lab)->addInstance(1, "bench.ns.srv.ns", 0);
+  auto client = (*lab)->addInstance(0, "bench.ns.cli.ns", 0);
+  if (!server || !client) return 1;
+  (*lab)->publish();
+  std::string service = (*lab)->serviceAddress("bench.ns.srv.ns").first.toString();
+  std::string underlay = (*lab)->underlayAddress(1);
+  const std::string& host0 = (*lab)->hostNetns(0);
+  const std::string& host1 = (*lab)->hostNetns(1);
+
+  std::printf("%-34s %12s %10s %10s\n", "path", "Gbit/s", "p50 µs", "p99 µs");
+  auto report = [&](const char* name, double gbps, const std::vector<double>& rtt) {
+    std::printf("%-34s %12.2f %10.1f %10.1f\n", name, gbps, percentile(rtt, 0.5),
+                percentile(rtt, 0.99));
+  };
+  report("underlay veth (floor)", iperf(host1, host0, underlay, seconds),
+         pingPong(**lab, host1, host0, underlay, round_trips));
+  report("overlay, service IP, 2 workers",
+         iperf((*server)->netns, (*client)->netns, service, seconds),
+         pingPong(**lab, (*server)->netns, (*client)->netns, service, round_trips));
+  auto c = (*lab)->dataPath(0).counters();
+  std::printf("client worker: %llu packets from TUN, %llu to peers, %llu flows\n",
+              static_cast<unsigned long long>(c.tun_packets),
+              static_cast<unsigned long long>(c.to_peer_packets),
+              static_cast<unsigned long long>(c.flows_created));
+  return 0;
+}
