@@ -6,6 +6,8 @@
 #include "cluster/cluster_server.h"
 #include "cluster/options.h"
 #include "common/log.h"
+#include "doctor/checks.h"
+#include "doctor/doctor_main.h"
 #include "root/options.h"
 #include "root/root_server.h"
 #include "up/up_main.h"
@@ -48,7 +50,14 @@ int main(int argc, char** argv) {
   auto* up = app.add_subcommand("up", "root, a cluster and a worker on this machine, in one go");
   oak::up::addUpFlags(*up, up_options);
 
+  oak::doctor::DoctorOptions doctor_options;
+  auto* doctor = app.add_subcommand(
+      "doctor", "checks what a root, cluster or worker needs here and how to fix what is missing");
+  oak::doctor::addDoctorFlags(*doctor, doctor_options);
+  doctor->fallthrough(false);  // `oakestra doctor worker` names a role, not the subcommand
+
   CLI11_PARSE(app, argc, argv);
+  if (doctor->parsed()) return oak::doctor::runDoctor(doctor_options);
   std::string component = app.get_subcommands().front()->get_name();
   if (auto s = oak::initLogging(log_level, log_format, component); !s) {
     std::fprintf(stderr, "oakestra: %s\n", s.error().message.c_str());

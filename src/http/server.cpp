@@ -9,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <ctime>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -51,9 +53,27 @@ namespace {
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using BeastResponse = bhttp::response<bhttp::string_body>;
 
+// RFC 9110 asks servers with a clock for a Date header; peers use it to spot clock skew (tokens
+// and leases depend on clocks). Formatted once per second per thread.
+const std::string& httpDate() {
+  thread_local time_t cached_second = 0;
+  thread_local std::string cached;
+  time_t now = ::time(nullptr);
+  if (now != cached_second) {
+    cached_second = now;
+    tm t{};
+    ::gmtime_r(&now, &t);
+    char buf[40];
+    size_t n = ::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &t);
+    cached.assign(buf, n);
+  }
+  return cached;
+}
+
 template <class Message>
 void setHeaders(Message& out, const Response& r) {
   out.set(bhttp::field::server, "oakestra");
+  out.set(bhttp::field::date, httpDate());
   out.set(bhttp::field::access_control_allow_origin, "*");
   if (!r.content_type.empty()) out.set(bhttp::field::content_type, r.content_type);
   for (auto& [k, v] : r.headers) out.set(k, v);
