@@ -2,9 +2,13 @@
 // serial port and ends through isa-debug-exit, or stays up), packed as kernel bundles and served
 // over HTTP on loopback. Covers logs, exit codes, destroy, restart of the worker, and the bundles
 // and URLs a user can get wrong. Nothing of an instance may stay on disk after it ended.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,6 +27,8 @@
 #include "temp_dir.h"
 #include "unikernel_bundles.h"
 #include "wait.h"
+#include "worker/net/netlink_host_network.h"
+#include "worker/net/netns.h"
 #include "worker/runtime/unikernel/kernel_store.h"
 #include "worker/runtime/unikernel/qemu.h"
 #include "worker/runtime/unikernel/unikernel_runtime.h"
@@ -33,6 +39,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -371,32 +378,127 @@ TEST_F(UnikernelRuntimeTest, RestartedWorkerReadoptsRunningGuests) {
   EXPECT_TRUE(runDirGone(running));
 }
 
-TEST(KernelUrlTest, SelectsByArchitecture) {
-  EXPECT_EQ(selectKernelUrl("http://a", {}, "amd64").value(), "http://a");
-  EXPECT_EQ(selectKernelUrl("http://a, http://b", {"arm64", "amd64"}, "amd64").value(), "http://b");
-  EXPECT_EQ(selectKernelUrl("http://a,http://b", {}, "amd64").error().message,
-            "arch: needed to choose among 2 kernel URLs");
+// Output of a shell command (`ip` checks only), with "exit N" appended when it failed.
+std::string sh(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (status != 0) out += "exit " + std::to_string(WEXITSTATUS(status));
+  return out;
 }
 
-TEST(QemuCommandTest, MicrovmWithLimitsSharesAndQmp) {
-  QemuHost host{"amd64", "/usr/bin/qemu-system-x86_64", true, "QEMU"};
-  VmConfig vm;
-  vm.name = "a.instance.0";
-  vm.kernel = "/k/kernel";
-  vm.memory_mb = 0;
-  vm.vcpus = 1.5;
-  vm.shares = {{"fs1", "/r/shares/fs1"}};
-  vm.args = {"-v", "x"};
-  auto c = qemuCommand(host, vm);
-  std::string line;
-  for (const auto& a : c) line += a + " ";
-  EXPECT_THAT(line, HasSubstr("-M microvm -accel kvm -nodefaults -no-user-config -nographic "
-                              "-m 16 -smp 2 -kernel /k/kernel -append -- -v x "));
-  EXPECT_THAT(line, HasSubstr("-device virtio-9p-device,fsdev=share0,mount_tag=fs1"));
-  EXPECT_THAT(line, HasSubstr("-qmp unix:qmp.sock,server=on,wait=off"));
-  EXPECT_EQ(guestExitCode(0), 0);
-  EXPECT_EQ(guestExitCode(1), 0);
-  EXPECT_EQ(guestExitCode(11), 5);
+// The TAP an fd of `pid` is attached to, from /proc/<pid>/fdinfo ("" if none).
+std::string tapOf(int pid) {
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator(fmt::format("/proc/{}/fdinfo", pid), ec)) {
+    const std::string info = readFile(fd.path().string());
+    const size_t at = info.find("iff:\t");
+    if (at != std::string::npos) return info.substr(at + 5, info.find('\n', at) - at - 5);
+  }
+  return "";
+}
+
+// Namespaces of a worker host and of one instance, as the overlay makes them, under the test's
+// folder; the bridge lives in the stand-in host namespace, never in the machine's.
+struct GuestNetworkLab {
+  std::string dir;
+  std::string host;
+  InstanceLink link;
+  BridgeConfig bridge;
+  NetlinkHostNetwork net;
+
+  explicit GuestNetworkLab(std::string folder) : dir(std::move(folder)), host(dir + "/host") {
+    link.netns_path = dir + "/guest";
+    link.host_ifname = "oakguest";
+    link.nsip = *net::Ipv4Address::parse("10.18.0.5");
+    bridge.subnet4 = *net::Ipv4Prefix::parse("10.18.0.0/26");
+    bridge.subnet6 = *net::Ipv6Prefix::parse("fc00::/120");
+  }
+  ~GuestNetworkLab() {
+    (void)removeNetns(link.netns_path);
+    (void)removeNetns(host);
+    ::umount2(dir.c_str(), MNT_DETACH);  // createNetns made the folder a mount point
+  }
+  Status attachGuest() {
+    OAK_TRY(createNetns(host));
+    OAK_TRY(createNetns(link.netns_path));
+    return runInNetns(host, [&]() -> Status {
+      OAK_TRY(net.ensureBridge(bridge));
+      return net.attachGuest(bridge, link);
+    });
+  }
+  Status detach() {
+    return runInNetns(host, [&] { return net.detachInstance(link); });
+  }
+  std::string inside(const std::string& command) const {
+    return sh("nsenter --net=" + link.netns_path + " " + command + " 2>&1");
+  }
+};
+
+TEST_F(UnikernelRuntimeTest, AGuestInANamespaceGetsAVirtioNicOnItsTap) {
+  ASSERT_EQ(::geteuid(), 0u) << "network namespaces need root";
+  GuestNetworkLab lab(dir_.file("netns"));
+  Status attached = lab.attachGuest();
+  ASSERT_TRUE(attached) << attached.error().message;
+  auto s = spec("nic", "stays.tar.gz");
+  s.netns_path = lab.link.netns_path;
+  s.nsip = "10.18.0.5/26";
+  s.gateway = "10.18.0.1";
+  s.mtu = 1450;
+  auto launched = launch(s);
+  ASSERT_TRUE(launched) << launched.error().message;
+  const std::string run = dir_.file("run/" + s.taskId());
+  const int qemu = std::stoi(readFile(run + "/qemu.pid"));
+
+  // QEMU runs in the instance's namespace and holds its TAP.
+  struct stat ns_file {};
+  struct stat qemu_ns {};
+  ASSERT_EQ(::stat(lab.link.netns_path.c_str(), &ns_file), 0);
+  ASSERT_EQ(::stat(fmt::format("/proc/{}/ns/net", qemu).c_str(), &qemu_ns), 0);
+  EXPECT_EQ(ns_file.st_ino, qemu_ns.st_ino);
+  EXPECT_EQ(tapOf(qemu), "tap0");
+  EXPECT_THAT(lab.inside("ip link show tap0"), Not(HasSubstr("NO-CARRIER")));
+  // The guest has a virtio NIC with the instance's MAC on that TAP, and its addresses.
+  {
+    auto qmp = QmpClient::connect(run + "/qmp.sock", 2s);
+    ASSERT_TRUE(qmp) << qmp.error().message;
+    auto network = qmp->execute("human-monitor-command", 2s, {{"command-line", "info network"}});
+    ASSERT_TRUE(network) << network.error().message;
+    ASSERT_TRUE(network->is_string());
+    const std::string text(network->as_string());
+    EXPECT_THAT(text, HasSubstr("model=virtio-net-device,macaddr=02:6f:0a:12:00:05"));
+    EXPECT_THAT(text, HasSubstr("type=tap,ifname=tap0,script=no,downscript=no"));
+  }
+  const std::string cmdline = readFile(fmt::format("/proc/{}/cmdline", qemu));
+  EXPECT_THAT(cmdline, HasSubstr("netdev.ipv4_addr=10.18.0.5 netdev.ipv4_gw_addr=10.18.0.1 "
+                                 "netdev.ipv4_subnet_mask=255.255.255.192 --"));
+
+  auto exit = std::async(std::launch::async, [&] { return waitExit(s.taskId()); });
+  ASSERT_TRUE(destroy(s.taskId()));
+  EXPECT_EQ(exit.get().reason, "destroyed");
+  // The TAP stays for the network to remove: it belongs to the instance's network, not to QEMU.
+  EXPECT_THAT(lab.inside("ip link show tap0"), HasSubstr("NO-CARRIER"));
+  ASSERT_TRUE(lab.detach());
+  EXPECT_THAT(lab.inside("ip link show tap0"), HasSubstr("exit"));
+}
+
+TEST_F(UnikernelRuntimeTest, AMissingNamespaceOrAddressFailsTheLaunch) {
+  auto s = spec("nons", "stays.tar.gz");
+  s.netns_path = dir_.file("no-such-netns");
+  s.nsip = "10.18.0.5/26";
+  s.gateway = "10.18.0.1";
+  auto e = failedLaunch(s);
+  EXPECT_EQ(e.code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.message, "netns_path: " + s.netns_path + ": No such file or directory");
+  s.netns_path = "/proc/self/ns/net";  // a namespace, but the address is missing
+  s.nsip.clear();
+  EXPECT_THAT(failedLaunch(s).message, HasSubstr("nsip: '' is not an IPv4 address"));
+  s.nsip = "10.18.0.5/26";
+  s.netns_path = "/proc/self/ns/mnt";
+  EXPECT_THAT(failedLaunch(s).message, HasSubstr("is not a network namespace"));
 }
 
 }  // namespace

@@ -246,7 +246,7 @@ void WorkerAgent::onMessage(const mqtt::Message& m) {
       if (job && n) publishStatus({*job, static_cast<int>(*n), "FAILED", spec.error().message});
       return;
     }
-    spec->netns_path.clear();  // the worker's network decides, never the message
+    spec->clearNetwork();  // the worker's network decides, never the message
     supervisor_.deploy(std::move(*spec));
   } else if (m.topic == topic("control/delete")) {
     auto job = json::getString(o, "job_name");

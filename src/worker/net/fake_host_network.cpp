@@ -18,6 +18,16 @@ Status FakeHostNetwork::ensureBridge(const BridgeConfig& bridge) {
 Status FakeHostNetwork::attachInstance(const BridgeConfig& bridge, const InstanceLink& link) {
   std::lock_guard lock(mutex_);
   OAK_TRY(log_.record("attachInstance " + link.host_ifname, "attachInstance"));
+  return attach(bridge, link, false);
+}
+
+Status FakeHostNetwork::attachGuest(const BridgeConfig& bridge, const InstanceLink& link) {
+  std::lock_guard lock(mutex_);
+  OAK_TRY(log_.record("attachGuest " + link.host_ifname, "attachGuest"));
+  return attach(bridge, link, true);
+}
+
+Status FakeHostNetwork::attach(const BridgeConfig& bridge, const InstanceLink& link, bool guest) {
   OAK_TRY(validateInstanceLink(bridge, link));
   if (!bridges_.count(bridge.name)) {
     return makeError(ErrorCode::kNotFound, "bridge " + bridge.name + " does not exist");
@@ -27,12 +37,13 @@ Status FakeHostNetwork::attachInstance(const BridgeConfig& bridge, const Instanc
     const InstanceLink& old = existing->second.link;
     if (existing->second.bridge == bridge.name && old.netns_path == link.netns_path) {
       existing->second.link = link;  // re-applied, like the real one
+      existing->second.guest = guest;
       return {};
     }
     return makeError(ErrorCode::kConflict, "create veth " + link.host_ifname + " in bridge " +
                                                bridge.name + ": File exists");
   }
-  links_[link.host_ifname] = Attached{bridge.name, link};
+  links_[link.host_ifname] = Attached{bridge.name, link, guest};
   return {};
 }
 
@@ -79,7 +90,7 @@ void FakeHostNetwork::addLeftover(const std::string& bridge, const std::string& 
   std::lock_guard lock(mutex_);
   InstanceLink link;
   link.host_ifname = host_ifname;
-  links_[host_ifname] = Attached{bridge, link};
+  links_[host_ifname] = Attached{bridge, link, false};
 }
 
 std::map<std::string, BridgeConfig> FakeHostNetwork::bridges() const {

@@ -19,6 +19,7 @@ class FakeHostNetwork final : public HostNetwork {
 
   Status ensureBridge(const BridgeConfig& bridge) override;
   Status attachInstance(const BridgeConfig& bridge, const InstanceLink& link) override;
+  Status attachGuest(const BridgeConfig& bridge, const InstanceLink& link) override;
   Status detachInstance(const InstanceLink& link) override;
   // A SOCK_SEQPACKET socket pair stands in for the device: one read or write is one packet. The
   // other end is `tunPeer(name)`.
@@ -26,7 +27,8 @@ class FakeHostNetwork final : public HostNetwork {
   Result<std::vector<std::string>> instanceLinks(const std::string& bridge) override;
 
   // Calls in order, e.g. "ensureBridge oak0", "attachInstance oak1a2b3c4d",
-  // "detachInstance oak1a2b3c4d", "openTun oaktun0", "instanceLinks oak0".
+  // "attachGuest oak1a2b3c4d", "detachInstance oak1a2b3c4d", "openTun oaktun0",
+  // "instanceLinks oak0".
   std::vector<std::string> calls() const;
   // The next call of `method` ("attachInstance", ...) fails with `error`, changing nothing.
   void failNext(const std::string& method, Error error);
@@ -38,12 +40,15 @@ class FakeHostNetwork final : public HostNetwork {
   struct Attached {
     std::string bridge;
     InstanceLink link;
+    bool guest = false;  // by attachGuest
   };
   std::map<std::string, Attached> links() const;
   // The test's end of the last device opened as `name`; -1 if none.
   int tunPeer(const std::string& name) const;
 
  private:
+  Status attach(const BridgeConfig& bridge, const InstanceLink& link, bool guest);
+
   mutable std::mutex mutex_;
   FakeCallLog log_;
   std::map<std::string, BridgeConfig> bridges_;

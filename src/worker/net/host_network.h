@@ -41,7 +41,16 @@ struct TunConfig {
   std::optional<net::Ipv6Address> source6;
   // IFF_MULTI_QUEUE: the device accepts one fd per queue (further opens of the same name).
   bool multi_queue = false;
+  // IFF_VNET_HDR with checksum and segmentation offloads (TCP, and UDP where the kernel has it):
+  // every read and write carries a virtio-net header (little-endian) and reads return TCP/UDP
+  // super-packets of up to 64 KiB. If the kernel refuses the offloads the device is opened
+  // without (logged once). The reader finds out which with TUNGETIFF.
+  bool offload = true;
 };
+
+// Inside the namespace of a guest (attachGuest): the bridge and the TAP the emulator opens.
+inline constexpr std::string_view kGuestBridgeName = "br0";
+inline constexpr std::string_view kGuestTapName = "tap0";
 
 class HostNetwork {
  public:
@@ -58,11 +67,19 @@ class HostNetwork {
   // Ok for an identical existing link (its configuration is re-applied).
   virtual Status attachInstance(const BridgeConfig& bridge, const InstanceLink& link) = 0;
 
-  // Deletes the host end of the veth (its peer goes with it); ok if already gone.
+  // Connects the namespace of an instance that is a guest of an emulator (a unikernel under
+  // QEMU): the same veth, but inside, eth0 has no address and is joined by bridge `br0` to a
+  // persistent TAP `tap0` for the emulator, all up with the bridge's MTU, IPv6 off. The guest owns
+  // nsip (and nsip6); the namespace only carries its frames. On failure nothing created is left.
+  // Ok for an identical existing link (its configuration is re-applied).
+  virtual Status attachGuest(const BridgeConfig& bridge, const InstanceLink& link) = 0;
+
+  // Deletes the host end of the veth (its peer goes with it), and the TAP and bridge of a guest
+  // when `link.netns_path` names a namespace; ok if already gone.
   virtual Status detachInstance(const InstanceLink& link) = 0;
 
   // Creates (or attaches to) the TUN device, IFF_TUN | IFF_NO_PI (raw IP packets, one per read
-  // or write), sets its MTU, brings it up and routes the overlay prefixes (10.16.0.0/12 and
+  // or write; with `offload`, each behind a virtio-net header), sets its MTU, brings it up and routes the overlay prefixes (10.16.0.0/12 and
   // fc00::/7) into it. The device has no overlay address of its own. It disappears with the last
   // fd unless made persistent elsewhere. The fd is blocking; callers set O_NONBLOCK as they need.
   virtual Result<UniqueFd> openTun(const TunConfig& tun) = 0;

@@ -173,6 +173,33 @@ Status deleteLink(Socket& sock, rtnl_link* link) {
   return sock.check(rtnl_link_delete(sock.get(), link), "delete interface " + nameOf(link));
 }
 
+bool isKind(rtnl_link* link, std::string_view kind) {
+  const char* type = rtnl_link_get_type(link);
+  return type != nullptr && kind == type;
+}
+
+Status addBridge(Socket& sock, const std::string& name, int mtu) {
+  LinkPtr link(rtnl_link_alloc());
+  if (!link || rtnl_link_set_type(link.get(), "bridge") < 0) {
+    return makeError(ErrorCode::kInternal, "create bridge " + name + ": no bridge support");
+  }
+  rtnl_link_set_name(link.get(), name.c_str());
+  rtnl_link_set_mtu(link.get(), static_cast<unsigned>(mtu));
+  const int rc = rtnl_link_add(sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (rc < 0 && sock.kernelErrno() == EEXIST) return {};
+  return sock.check(rc, "create bridge " + name);
+}
+
+Status setMaster(Socket& sock, rtnl_link* link, rtnl_link* master) {
+  const int master_ifindex = rtnl_link_get_ifindex(master);
+  if (rtnl_link_get_master(link) == master_ifindex) return {};
+  LinkPtr changes(rtnl_link_alloc());
+  if (!changes) return makeError(ErrorCode::kInternal, "change link: out of memory");
+  rtnl_link_set_master(changes.get(), master_ifindex);
+  return sock.check(rtnl_link_change(sock.get(), link, changes.get(), 0),
+                    "add " + nameOf(link) + " to bridge " + nameOf(master));
+}
+
 Result<std::vector<AddrPtr>> addressesOf(Socket& sock, int ifindex, int family) {
   nl_cache* raw = nullptr;
   OAK_TRY(sock.check(rtnl_addr_alloc_cache(sock.get(), &raw), "list addresses"));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -64,6 +65,15 @@ Result<LinkPtr> findLink(Socket& sock, const std::string& name);
 Status changeLink(Socket& sock, rtnl_link* link, int mtu, bool up);
 
 Status deleteLink(Socket& sock, rtnl_link* link);
+
+// True iff the kernel reports `link` as of `kind` ("bridge", "veth", "tun").
+bool isKind(rtnl_link* link, std::string_view kind);
+
+// Creates a bridge; ok if an interface of that name appeared meanwhile (callers check its kind).
+Status addBridge(Socket& sock, const std::string& name, int mtu);
+
+// Makes `link` a port of `master`; nothing to do when it already is.
+Status setMaster(Socket& sock, rtnl_link* link, rtnl_link* master);
 
 // Addresses of one interface and family (AF_INET/AF_INET6), link-local IPv6 ones excluded.
 Result<std::vector<AddrPtr>> addressesOf(Socket& sock, int ifindex, int family);

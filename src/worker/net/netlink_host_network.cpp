@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "worker/net/guest_path.h"
 #include "worker/net/netlink.h"
 #include "worker/net/netns.h"
 #include "worker/net/sysctl.h"
@@ -22,11 +23,6 @@ constexpr std::string_view kPeerName = "eth0";  // the instance's end, inside it
 
 std::string conf6(const std::string& ifname, std::string_view key) {
   return "net/ipv6/conf/" + ifname + "/" + std::string(key);
-}
-
-bool isKind(rtnl_link* link, std::string_view kind) {
-  const char* type = rtnl_link_get_type(link);
-  return type != nullptr && kind == type;
 }
 
 // The bridge keeps this MAC whatever ports come and go (a bridge without a set address takes the
@@ -46,18 +42,6 @@ Status setBridgeMac(nl::Socket& sock, rtnl_link* link, const BridgeConfig& bridg
   rtnl_link_set_addr(changes.get(), wanted.get());
   return sock.check(rtnl_link_change(sock.get(), link, changes.get(), 0),
                     "set the MAC address of bridge " + bridge.name);
-}
-
-Status createBridge(nl::Socket& sock, const BridgeConfig& bridge) {
-  nl::LinkPtr link(rtnl_link_alloc());
-  if (!link || rtnl_link_set_type(link.get(), "bridge") < 0) {
-    return makeError(ErrorCode::kInternal, "create bridge " + bridge.name + ": no bridge support");
-  }
-  rtnl_link_set_name(link.get(), bridge.name.c_str());
-  rtnl_link_set_mtu(link.get(), static_cast<unsigned>(bridge.mtu));
-  const int rc = rtnl_link_add(sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (rc < 0 && sock.kernelErrno() == EEXIST) return {};  // created meanwhile by someone else
-  return sock.check(rc, "create bridge " + bridge.name);
 }
 
 // Leaves exactly `wanted` as the global addresses of one family on `link`. The wanted one is
@@ -102,22 +86,19 @@ Status enableForwarding() {
 Result<nl::LinkPtr> requireBridge(nl::Socket& sock, const std::string& name) {
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr bridge, nl::findLink(sock, name));
   if (!bridge) return makeError(ErrorCode::kNotFound, "bridge " + name + " does not exist");
-  if (!isKind(bridge.get(), "bridge")) {
+  if (!nl::isKind(bridge.get(), "bridge")) {
     return makeError(ErrorCode::kConflict, "interface " + name + " is not a bridge");
   }
   return bridge;
 }
 
-// Inside the instance's namespace (runs on a helper thread there): DAD off so that IPv6 works at
-// once, lo and eth0 up with the instance's addresses, default routes via the bridge.
-// `host_ifindex` > 0 additionally checks that eth0 is the peer of that host interface.
-Status configureInstanceSide(const BridgeConfig& bridge, const InstanceLink& link, int host_ifindex,
-                             int peer_ifindex) {
+// The instance's eth0, from inside its namespace (on a helper thread there). `host_ifindex` > 0
+// additionally checks that eth0 is the peer of that host interface.
+Result<nl::LinkPtr> findPeer(nl::Socket& sock, const BridgeConfig& bridge, const InstanceLink& link,
+                             int host_ifindex, int peer_ifindex) {
   const std::string peer(kPeerName);
-  OAK_TRY(writeSysctl("net/ipv6/conf/default/accept_dad", "0"));
-  OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr eth0, nl::findLink(sock, peer));
-  const bool is_peer = eth0 && isKind(eth0.get(), "veth") &&
+  const bool is_peer = eth0 && nl::isKind(eth0.get(), "veth") &&
                        rtnl_link_get_ifindex(eth0.get()) == peer_ifindex &&
                        rtnl_link_get_link(eth0.get()) == host_ifindex;
   if (host_ifindex > 0 && !is_peer) {
@@ -127,25 +108,44 @@ Status configureInstanceSide(const BridgeConfig& bridge, const InstanceLink& lin
                                                link.netns_path + ")");
   }
   if (!eth0) return makeError(ErrorCode::kNotFound, peer + " does not exist in " + link.netns_path);
+  return eth0;
+}
+
+// The instance itself is the endpoint: DAD off so that IPv6 works at once, lo and eth0 up with
+// the instance's addresses, default routes via the bridge.
+Status configureEndpoint(nl::Socket& sock, rtnl_link* eth0, const BridgeConfig& bridge,
+                         const InstanceLink& link) {
+  const std::string peer(kPeerName);
+  OAK_TRY(writeSysctl("net/ipv6/conf/default/accept_dad", "0"));
   OAK_TRY(writeSysctl(conf6(peer, "accept_dad"), "0"));
   OAK_TRY(writeSysctl(conf6(peer, "accept_ra"), "0"));
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr lo, nl::findLink(sock, "lo"));
   if (lo) {
     OAK_TRY(nl::changeLink(sock, lo.get(), 0, true));
   }
-  OAK_TRY(
-      syncAddresses(sock, eth0.get(), AF_INET, std::optional(link.nsip), bridge.subnet4.length()));
-  OAK_TRY(syncAddresses(sock, eth0.get(), AF_INET6, link.nsip6, bridge.subnet6.length()));
-  OAK_TRY(nl::changeLink(sock, eth0.get(), 0, true));
-  OAK_TRY(nl::replaceRoute(sock, eth0.get(),
+  OAK_TRY(syncAddresses(sock, eth0, AF_INET, std::optional(link.nsip), bridge.subnet4.length()));
+  OAK_TRY(syncAddresses(sock, eth0, AF_INET6, link.nsip6, bridge.subnet6.length()));
+  OAK_TRY(nl::changeLink(sock, eth0, 0, true));
+  OAK_TRY(nl::replaceRoute(sock, eth0,
                            nl::Route{nl::toNlAddr(net::Ipv4Address(), 0),
                                      nl::toNlAddr(bridge.gateway4()), std::nullopt}));
   if (link.nsip6) {
-    OAK_TRY(nl::replaceRoute(sock, eth0.get(),
+    OAK_TRY(nl::replaceRoute(sock, eth0,
                              nl::Route{nl::toNlAddr(net::Ipv6Address(), 0),
                                        nl::toNlAddr(bridge.gateway6()), std::nullopt}));
   }
   return {};
+}
+
+// What the namespace is to the instance: its endpoint (containers), or a wire to a guest.
+enum class Inside { kEndpoint, kGuestPath };
+
+Status configureInside(Inside inside, const BridgeConfig& bridge, const InstanceLink& link,
+                       int host_ifindex, int peer_ifindex) {
+  OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
+  OAK_ASSIGN_OR_RETURN(nl::LinkPtr eth0, findPeer(sock, bridge, link, host_ifindex, peer_ifindex));
+  if (inside == Inside::kGuestPath) return buildGuestPath(sock, eth0.get(), bridge.mtu);
+  return configureEndpoint(sock, eth0.get(), bridge, link);
 }
 
 Status createVeth(nl::Socket& sock, rtnl_link* bridge, const InstanceLink& link, int netns_fd) {
@@ -167,12 +167,49 @@ Status createVeth(nl::Socket& sock, rtnl_link* bridge, const InstanceLink& link,
 Status deleteInstanceLink(nl::Socket& sock, const std::string& ifname) {
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr link, nl::findLink(sock, ifname));
   if (!link) return {};
-  if (!isKind(link.get(), "veth")) {
+  if (!nl::isKind(link.get(), "veth")) {
     return makeError(ErrorCode::kConflict, "delete veth " + ifname + ": it is not a veth");
   }
   const int rc = rtnl_link_delete(sock.get(), link.get());
   if (rc < 0 && sock.kernelErrno() == ENODEV) return {};  // gone meanwhile
   return sock.check(rc, "delete veth " + ifname);
+}
+
+Status attachLink(const BridgeConfig& bridge, const InstanceLink& link, Inside inside) {
+  OAK_TRY(validateInstanceLink(bridge, link));
+  OAK_ASSIGN_OR_RETURN(UniqueFd netns, openNetns(link.netns_path));
+  OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
+  OAK_ASSIGN_OR_RETURN(nl::LinkPtr bridge_link, requireBridge(sock, bridge.name));
+  OAK_ASSIGN_OR_RETURN(nl::LinkPtr existing, nl::findLink(sock, link.host_ifname));
+  if (existing) {
+    // Re-attach (worker restart): only the very same pair is accepted, and nothing is deleted.
+    if (!nl::isKind(existing.get(), "veth") ||
+        rtnl_link_get_master(existing.get()) != rtnl_link_get_ifindex(bridge_link.get())) {
+      return makeError(ErrorCode::kConflict, "create veth " + link.host_ifname + " in bridge " +
+                                                 bridge.name + ": " + std::strerror(EEXIST));
+    }
+    OAK_TRY(nl::changeLink(sock, existing.get(), 0, true));
+    const int host_ifindex = rtnl_link_get_ifindex(existing.get());
+    const int peer_ifindex = rtnl_link_get_link(existing.get());
+    return runInNetns(
+        netns.get(),
+        [&] { return configureInside(inside, bridge, link, host_ifindex, peer_ifindex); },
+        link.netns_path);
+  }
+  OAK_TRY(createVeth(sock, bridge_link.get(), link, netns.get()));
+  Status configured = runInNetns(
+      netns.get(), [&] { return configureInside(inside, bridge, link, 0, 0); }, link.netns_path);
+  if (!configured) {
+    if (Status removed = deleteInstanceLink(sock, link.host_ifname); !removed) {
+      spdlog::warn("rolling back {}: {}", link.host_ifname, removed.error().message);
+    }
+    if (inside == Inside::kGuestPath) {
+      Status removed = runInNetns(
+          netns.get(), [] { return removeGuestPath(); }, link.netns_path);
+      if (!removed) spdlog::warn("rolling back {}: {}", link.host_ifname, removed.error().message);
+    }
+  }
+  return configured;
 }
 
 }  // namespace
@@ -182,7 +219,7 @@ Status NetlinkHostNetwork::ensureBridge(const BridgeConfig& bridge) {
   OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr link, nl::findLink(sock, bridge.name));
   if (!link) {
-    OAK_TRY(createBridge(sock, bridge));
+    OAK_TRY(nl::addBridge(sock, bridge.name, bridge.mtu));
     spdlog::info("created bridge {}", bridge.name);
   }
   OAK_ASSIGN_OR_RETURN(link, requireBridge(sock, bridge.name));
@@ -199,41 +236,23 @@ Status NetlinkHostNetwork::ensureBridge(const BridgeConfig& bridge) {
 }
 
 Status NetlinkHostNetwork::attachInstance(const BridgeConfig& bridge, const InstanceLink& link) {
-  OAK_TRY(validateInstanceLink(bridge, link));
-  OAK_ASSIGN_OR_RETURN(UniqueFd netns, openNetns(link.netns_path));
-  OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
-  OAK_ASSIGN_OR_RETURN(nl::LinkPtr bridge_link, requireBridge(sock, bridge.name));
-  OAK_ASSIGN_OR_RETURN(nl::LinkPtr existing, nl::findLink(sock, link.host_ifname));
-  if (existing) {
-    // Re-attach (worker restart): only the very same pair is accepted, and nothing is deleted.
-    if (!isKind(existing.get(), "veth") ||
-        rtnl_link_get_master(existing.get()) != rtnl_link_get_ifindex(bridge_link.get())) {
-      return makeError(ErrorCode::kConflict, "create veth " + link.host_ifname + " in bridge " +
-                                                 bridge.name + ": " + std::strerror(EEXIST));
-    }
-    OAK_TRY(nl::changeLink(sock, existing.get(), 0, true));
-    const int host_ifindex = rtnl_link_get_ifindex(existing.get());
-    const int peer_ifindex = rtnl_link_get_link(existing.get());
-    return runInNetns(
-        netns.get(),
-        [&] { return configureInstanceSide(bridge, link, host_ifindex, peer_ifindex); },
-        link.netns_path);
-  }
-  OAK_TRY(createVeth(sock, bridge_link.get(), link, netns.get()));
-  Status configured = runInNetns(
-      netns.get(), [&] { return configureInstanceSide(bridge, link, 0, 0); }, link.netns_path);
-  if (!configured) {
-    if (Status removed = deleteInstanceLink(sock, link.host_ifname); !removed) {
-      spdlog::warn("rolling back {}: {}", link.host_ifname, removed.error().message);
-    }
-  }
-  return configured;
+  return attachLink(bridge, link, Inside::kEndpoint);
+}
+
+Status NetlinkHostNetwork::attachGuest(const BridgeConfig& bridge, const InstanceLink& link) {
+  return attachLink(bridge, link, Inside::kGuestPath);
 }
 
 Status NetlinkHostNetwork::detachInstance(const InstanceLink& link) {
   OAK_TRY(validateInterfaceName(link.host_ifname, "instance interface name"));
   OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
-  return deleteInstanceLink(sock, link.host_ifname);
+  Status removed = deleteInstanceLink(sock, link.host_ifname);
+  // A guest's TAP is persistent: it would stay as long as anything holds the namespace.
+  if (!link.netns_path.empty() && isNetns(link.netns_path)) {
+    Status guest = runInNetns(link.netns_path, [] { return removeGuestPath(); });
+    if (removed && !guest) return guest;
+  }
+  return removed;
 }
 
 Result<std::vector<std::string>> NetlinkHostNetwork::instanceLinks(const std::string& bridge) {

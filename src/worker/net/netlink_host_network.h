@@ -13,6 +13,7 @@ class NetlinkHostNetwork final : public HostNetwork {
 
   Status ensureBridge(const BridgeConfig& bridge) override;
   Status attachInstance(const BridgeConfig& bridge, const InstanceLink& link) override;
+  Status attachGuest(const BridgeConfig& bridge, const InstanceLink& link) override;
   Status detachInstance(const InstanceLink& link) override;
   Result<UniqueFd> openTun(const TunConfig& tun) override;
   Result<std::vector<std::string>> instanceLinks(const std::string& bridge) override;

@@ -248,7 +248,8 @@ Result<NetManager::Attachment> NetManager::plan(const InstanceSpec& spec) {
   return a;
 }
 
-void NetManager::attach(const InstanceSpec& spec, std::function<void(Result<std::string>)> done) {
+void NetManager::attach(const InstanceSpec& spec,
+                        std::function<void(Result<NetworkAttachment>)> done) {
   if (!ready_) {
     waiting_.push_back({spec, std::move(done), deps_.clock.now()});
     return;
@@ -257,7 +258,7 @@ void NetManager::attach(const InstanceSpec& spec, std::function<void(Result<std:
 }
 
 void NetManager::startAttach(const InstanceSpec& spec,
-                             std::function<void(Result<std::string>)> done) {
+                             std::function<void(Result<NetworkAttachment>)> done) {
   std::string task_id = spec.taskId();
   if (attachments_.count(task_id)) {
     return done(makeError(ErrorCode::kConflict, "the instance already has a network"));
@@ -270,14 +271,21 @@ void NetManager::startAttach(const InstanceSpec& spec,
   attachments_[task_id] = a;  // reserved now; dropped again if the kernel work fails
   auto result = std::make_shared<Status>();
   std::string record = bj::serialize(toJson(a));
+  // A unikernel's namespace only carries frames to its guest, which owns the addresses itself.
+  const bool guest = spec.virtualization == "unikernel";
+  NetworkAttachment attached{a.link.netns_path,
+                             fmt::format("{}/{}", a.link.nsip.toString(), subnet4_->length()),
+                             options_.bridge.gateway4().toString(), options_.bridge.mtu};
   serial_.run(
-      [this, a, result, record, path = recordPath(task_id)] {
+      [this, a, guest, result, record, path = recordPath(task_id)] {
         *result = [&]() -> Status {
           OAK_TRY(files::ensureDirectory(options_.state_dir, 0700));
           OAK_TRY(createNetns(a.link.netns_path));
-          if (auto s = deps_.host.attachInstance(options_.bridge, a.link); !s) {
+          Status linked = guest ? deps_.host.attachGuest(options_.bridge, a.link)
+                                : deps_.host.attachInstance(options_.bridge, a.link);
+          if (!linked) {
             (void)removeNetns(a.link.netns_path);
-            return s;
+            return linked;
           }
           if (auto s = deps_.ports.add(a.link.host_ifname, a.link.nsip, a.link.nsip6, a.ports);
               !s) {
@@ -294,7 +302,7 @@ void NetManager::startAttach(const InstanceSpec& spec,
           return {};
         }();
       },
-      [this, task_id, offset, result, done = std::move(done), netns = a.link.netns_path] {
+      [this, task_id, offset, result, done = std::move(done), attached = std::move(attached)] {
         if (!*result) {
           attachments_.erase(task_id);
           used4_.erase(offset);
@@ -303,7 +311,7 @@ void NetManager::startAttach(const InstanceSpec& spec,
         spdlog::info("{}: network {} / {}", task_id, attachments_[task_id].link.nsip.toString(),
                      nsip6Text(attachments_[task_id].link.nsip6));
         rebuildTable();
-        done(netns);
+        done(attached);
       });
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The worker's overlay network manager. It gets the worker's subnets from the cluster, sets up
 // the host side (bridge, port-mapping table, TUN), gives every instance its own network
-// namespace with addresses from those subnets, and keeps the table of services the proxy
+// namespace with addresses from those subnets (for a unikernel, the namespace is only a path to
+// its guest, which holds the addresses itself), and keeps the table of services the proxy
 // translates with: the local instances plus the routes of every job the proxy asked about,
 // updated when the cluster pushes changes.
 //
@@ -92,7 +93,8 @@ class NetManager final : public InstanceNetwork {
   std::shared_ptr<const overlay::ServiceTable> table() const { return table_; }
 
   // InstanceNetwork
-  void attach(const InstanceSpec& spec, std::function<void(Result<std::string>)> done) override;
+  void attach(const InstanceSpec& spec,
+              std::function<void(Result<NetworkAttachment>)> done) override;
   void detach(const std::string& task_id) override;
   void adopt(const InstanceSpec& spec) override;
   void recovered(bool complete) override;
@@ -109,7 +111,7 @@ class NetManager final : public InstanceNetwork {
   };
   struct Waiting {
     InstanceSpec spec;
-    std::function<void(Result<std::string>)> done;
+    std::function<void(Result<NetworkAttachment>)> done;
     Clock::TimePoint since;
   };
   struct Interest {
@@ -119,7 +121,7 @@ class NetManager final : public InstanceNetwork {
 
   void onSubnet(const boost::json::object& body);
   void setUpHost();
-  void startAttach(const InstanceSpec& spec, std::function<void(Result<std::string>)> done);
+  void startAttach(const InstanceSpec& spec, std::function<void(Result<NetworkAttachment>)> done);
   Result<Attachment> plan(const InstanceSpec& spec);
   void onQueryResult(const boost::json::object& body);
   void onTableChange(const boost::json::object& body);

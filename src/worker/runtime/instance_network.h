@@ -15,12 +15,21 @@
 
 namespace oak::worker {
 
+// What an attached instance got; the supervisor copies it into the spec the runtime launches.
+struct NetworkAttachment {
+  std::string netns_path;  // its network namespace
+  std::string nsip;        // its address with the subnet's prefix length: "10.18.0.5/26"
+  std::string gateway;     // "10.18.0.1"
+  int mtu = 0;
+};
+
 class InstanceNetwork {
  public:
   virtual ~InstanceNetwork() = default;
-  // Creates the instance's network; completes with the path of its network namespace, or with
-  // an error saying what failed (then nothing of it is left).
-  virtual void attach(const InstanceSpec& spec, std::function<void(Result<std::string>)> done) = 0;
+  // Creates the instance's network; completes with what it got, or with an error saying what
+  // failed (then nothing of it is left).
+  virtual void attach(const InstanceSpec& spec,
+                      std::function<void(Result<NetworkAttachment>)> done) = 0;
   // Removes what `attach` made; idempotent.
   virtual void detach(const std::string& task_id) = 0;
   // An instance that survived a restart of the worker keeps its network.

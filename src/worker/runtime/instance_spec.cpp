@@ -134,6 +134,9 @@ Result<InstanceSpec> InstanceSpec::fromJson(const bj::object& message) {
   OAK_TRY(readString(message, "instance_ip", spec.instance_ip, false));
   OAK_TRY(readString(message, "instance_ip_v6", spec.instance_ip_v6, false));
   OAK_TRY(readString(message, "netns_path", spec.netns_path, false));
+  OAK_TRY(readString(message, "nsip", spec.nsip, false));
+  OAK_TRY(readString(message, "gateway", spec.gateway, false));
+  OAK_TRY(readInt(message, "mtu", spec.mtu));
   return spec;
 }
 
@@ -153,7 +156,10 @@ bj::object InstanceSpec::toJson() const {
                     {"arch", strings(arch)},
                     {"instance_ip", instance_ip},
                     {"instance_ip_v6", instance_ip_v6},
-                    {"netns_path", netns_path}};
+                    {"netns_path", netns_path},
+                    {"nsip", nsip},
+                    {"gateway", gateway},
+                    {"mtu", mtu}};
 }
 
 std::string InstanceSpec::makeTaskId(std::string_view job_name, int instance) {

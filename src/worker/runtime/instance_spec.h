@@ -32,9 +32,14 @@ struct InstanceSpec {
   // The instance's overlay addresses, given by the root ("" when the deploy carries none).
   std::string instance_ip;
   std::string instance_ip_v6;
-  // The network namespace the instance runs in; set by the worker's network, not by the
-  // cluster. Empty: the host's network.
+  // The instance's network, set by the worker's network and never by the cluster (see
+  // clearNetwork). netns_path: the namespace the instance runs in; empty: the host's network.
+  // For guests that configure their own interface (unikernels): their address with the prefix
+  // length of the worker's subnet ("10.18.0.5/26"), the default gateway and the link's MTU.
   std::string netns_path;
+  std::string nsip;
+  std::string gateway;
+  int mtu = 0;
 
   // Reads the deploy message. Unknown keys are ignored, absent or null optional keys keep their
   // defaults; a value of the wrong type or out of range is kUnprocessable naming the key
@@ -44,6 +49,13 @@ struct InstanceSpec {
   static Result<InstanceSpec> fromJson(const boost::json::object& message);
   // The same message back; `fromJson(toJson())` gives an equal spec.
   boost::json::object toJson() const;
+
+  void clearNetwork() {
+    netns_path.clear();
+    nsip.clear();
+    gateway.clear();
+    mtu = 0;
+  }
 
   // "<job_name>.instance.<n>": the container id, VM name and log file name of the instance.
   std::string taskId() const { return makeTaskId(job_name, instance); }

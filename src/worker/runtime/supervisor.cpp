@@ -119,28 +119,31 @@ void InstanceSupervisor::launch(InstanceSpec spec) {
   InstanceSpec for_runtime = spec;  // the entry may be gone before `launch` returns
   entries_.insert_or_assign(id, Entry{.spec = std::move(spec), .generation = generation});
   if (network_ == nullptr) {
-    for_runtime.netns_path.clear();
+    for_runtime.clearNetwork();
     runtime_.launch(for_runtime, [this, id, generation](Result<LaunchResult> result) {
       onLaunched(id, generation, std::move(result));
     });
     return;
   }
-  network_->attach(for_runtime, [this, id, generation](Result<std::string> netns) {
-    onAttached(id, generation, std::move(netns));
+  network_->attach(for_runtime, [this, id, generation](Result<NetworkAttachment> attached) {
+    onAttached(id, generation, std::move(attached));
   });
 }
 
 void InstanceSupervisor::onAttached(const std::string& task_id, uint64_t generation,
-                                    Result<std::string> netns) {
+                                    Result<NetworkAttachment> attached) {
   Entry* entry = find(task_id, generation);
   if (entry == nullptr) return;
-  if (!netns) {
+  if (!attached) {
     if (entry->remove_requested) return finish(task_id, status::kUndeployed, "");
-    spdlog::warn("{}: network: {}", task_id, netns.error().message);
-    return finish(task_id, status::kFailed, "network: " + netns.error().message);
+    spdlog::warn("{}: network: {}", task_id, attached.error().message);
+    return finish(task_id, status::kFailed, "network: " + attached.error().message);
   }
   if (entry->remove_requested) return finish(task_id, status::kUndeployed, "");
-  entry->spec.netns_path = *netns;
+  entry->spec.netns_path = attached->netns_path;
+  entry->spec.nsip = attached->nsip;
+  entry->spec.gateway = attached->gateway;
+  entry->spec.mtu = attached->mtu;
   InstanceSpec for_runtime = entry->spec;
   runtime_.launch(for_runtime, [this, task_id, generation](Result<LaunchResult> result) {
     onLaunched(task_id, generation, std::move(result));

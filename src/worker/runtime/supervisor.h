@@ -83,7 +83,8 @@ class InstanceSupervisor {
 
   Entry* find(const std::string& task_id, uint64_t generation);
   void launch(InstanceSpec spec);
-  void onAttached(const std::string& task_id, uint64_t generation, Result<std::string> netns);
+  void onAttached(const std::string& task_id, uint64_t generation,
+                  Result<NetworkAttachment> attached);
   void onLaunched(const std::string& task_id, uint64_t generation, Result<LaunchResult> result);
   void watch(const std::string& task_id, uint64_t generation);
   void onExit(const std::string& task_id, uint64_t generation, const ExitInfo& info);

@@ -49,9 +49,18 @@ TEST(InstanceSpecTest, WritesWhatItReads) {
   auto spec = InstanceSpec::fromJson(parseObject(kDeploy));
   ASSERT_TRUE(spec) << spec.error().message;
   spec->one_shot = true;
+  spec->netns_path = "/run/oakestra/w/netns/a.instance.2";
+  spec->nsip = "10.18.0.5/26";
+  spec->gateway = "10.18.0.1";
+  spec->mtu = 1450;
   auto again = InstanceSpec::fromJson(spec->toJson());
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(*again, *spec);
+  again->clearNetwork();
+  EXPECT_EQ(again->netns_path, "");
+  EXPECT_EQ(again->nsip, "");
+  EXPECT_EQ(again->gateway, "");
+  EXPECT_EQ(again->mtu, 0);
 }
 
 TEST(InstanceSpecTest, OptionalKeysMayBeAbsentOrNull) {

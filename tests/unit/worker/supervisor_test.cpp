@@ -445,5 +445,48 @@ TEST_F(PostedSupervisorTest, AFailedDeleteFailsTheDeployThatWaited) {
   EXPECT_TRUE(runtime.running("a.instance.0"));
 }
 
+// Attaches every instance at once with the same network.
+struct FixedNetwork final : InstanceNetwork {
+  void attach(const InstanceSpec&, std::function<void(Result<NetworkAttachment>)> done) override {
+    done(
+        NetworkAttachment{"/run/oakestra/w/netns/a.instance.0", "10.18.0.5/26", "10.18.0.1", 1450});
+  }
+  void detach(const std::string& task_id) override { detached.push_back(task_id); }
+  void adopt(const InstanceSpec&) override {}
+  void recovered(bool) override {}
+  boost::json::object describe(const std::string&) const override { return {}; }
+  std::vector<std::string> detached;
+};
+
+TEST(SupervisorNetworkTest, TheRuntimeGetsWhatTheNetworkAttached) {
+  FakeRuntime runtime;
+  FixedNetwork network;
+  InstanceSupervisor supervisor(
+      runtime, [](const StatusReport&) {}, &network);
+  InstanceSpec spec = makeSpec("a");
+  spec.nsip = "10.99.0.1/8";  // never what a message says
+  supervisor.deploy(spec);
+  ASSERT_EQ(runtime.launches().size(), 1u);
+  const InstanceSpec launched = runtime.launches()[0];
+  EXPECT_EQ(launched.netns_path, "/run/oakestra/w/netns/a.instance.0");
+  EXPECT_EQ(launched.nsip, "10.18.0.5/26");
+  EXPECT_EQ(launched.gateway, "10.18.0.1");
+  EXPECT_EQ(launched.mtu, 1450);
+  supervisor.remove("a", 0);
+  EXPECT_EQ(network.detached, std::vector<std::string>{"a.instance.0"});
+}
+
+TEST(SupervisorNetworkTest, WithoutANetworkInstancesUseTheHostsOwn) {
+  FakeRuntime runtime;
+  InstanceSupervisor supervisor(runtime, [](const StatusReport&) {});
+  InstanceSpec spec = makeSpec("a");
+  spec.netns_path = "/somewhere";
+  spec.nsip = "10.18.0.5/26";
+  supervisor.deploy(spec);
+  ASSERT_EQ(runtime.launches().size(), 1u);
+  EXPECT_EQ(runtime.launches()[0].netns_path, "");
+  EXPECT_EQ(runtime.launches()[0].nsip, "");
+}
+
 }  // namespace
 }  // namespace oak::worker

@@ -1,5 +1,6 @@
 #include "worker/runtime/unikernel/qemu.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -7,8 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -62,7 +67,43 @@ int remainingMs(Clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 
+std::optional<std::array<uint8_t, 4>> parseIpv4(const std::string& text) {
+  std::array<uint8_t, 4> octets{};
+  if (::inet_pton(AF_INET, text.c_str(), octets.data()) != 1) return std::nullopt;
+  return octets;
+}
+
+Error invalidField(std::string_view field, const std::string& value, std::string_view expected) {
+  return makeError(ErrorCode::kInvalidArgument,
+                   fmt::format("{}: '{}' is not {}", field, value, expected));
+}
+
 }  // namespace
+
+Result<GuestNic> guestNic(const std::string& nsip, const std::string& gateway, int mtu) {
+  constexpr std::string_view kCidr = "an IPv4 address with a prefix length of 1..30";
+  const size_t slash = nsip.find('/');
+  if (slash == std::string::npos) return invalidField("nsip", nsip, kCidr);
+  const auto address = parseIpv4(nsip.substr(0, slash));
+  int length = 0;
+  const char* first = nsip.data() + slash + 1;
+  const char* last = nsip.data() + nsip.size();
+  auto [end, ec] = std::from_chars(first, last, length);
+  if (!address || ec != std::errc() || end != last || first == last || length < 1 || length > 30) {
+    return invalidField("nsip", nsip, kCidr);
+  }
+  if (!parseIpv4(gateway)) return invalidField("gateway", gateway, "an IPv4 address");
+  const uint32_t mask = ~uint32_t{0} << (32 - length);
+  GuestNic nic;
+  nic.mac = fmt::format("02:6f:{:02x}:{:02x}:{:02x}:{:02x}", (*address)[0], (*address)[1],
+                        (*address)[2], (*address)[3]);
+  nic.address = nsip.substr(0, slash);
+  nic.gateway = gateway;
+  nic.netmask =
+      fmt::format("{}.{}.{}.{}", mask >> 24, (mask >> 16) & 0xff, (mask >> 8) & 0xff, mask & 0xff);
+  nic.mtu = mtu;
+  return nic;
+}
 
 QemuHost probeQemu(const std::string& arch, const std::string& search_path) {
   QemuHost host;
@@ -92,8 +133,14 @@ std::vector<std::string> qemuCommand(const QemuHost& host, const VmConfig& vm) {
   c.insert(c.end(), {"-m", std::to_string(std::max<int64_t>(16, vm.memory_mb))});
   c.insert(c.end(), {"-smp", std::to_string(std::max(1, static_cast<int>(std::ceil(vm.vcpus))))});
   c.insert(c.end(), {"-kernel", vm.kernel});
-  if (!vm.args.empty()) {
-    std::string append = "--";
+  // Unikraft reads its libraries' parameters before `--`, the application's arguments after it.
+  std::string append;
+  if (vm.nic) {
+    append = fmt::format("netdev.ipv4_addr={} netdev.ipv4_gw_addr={} netdev.ipv4_subnet_mask={} ",
+                         vm.nic->address, vm.nic->gateway, vm.nic->netmask);
+  }
+  if (vm.nic || !vm.args.empty()) {
+    append += "--";
     for (const auto& a : vm.args) append += " " + a;
     c.insert(c.end(), {"-append", append});
   }
@@ -110,6 +157,16 @@ std::vector<std::string> qemuCommand(const QemuHost& host, const VmConfig& vm) {
     c.insert(c.end(), {"-device", fmt::format("{},fsdev={},mount_tag={}",
                                               mmio ? "virtio-9p-device" : "virtio-9p-pci", id,
                                               vm.shares[i].first)});
+  }
+  if (vm.nic) {
+    // An existing TAP, so QEMU runs no scripts; its MTU is announced so that the guest never
+    // sends frames the path would drop.
+    c.insert(c.end(), {"-netdev",
+                       fmt::format("tap,id=net0,ifname={},script=no,downscript=no", vm.nic->tap)});
+    std::string device = fmt::format("{},netdev=net0,mac={}",
+                                     mmio ? "virtio-net-device" : "virtio-net-pci", vm.nic->mac);
+    if (vm.nic->mtu > 0) device += fmt::format(",host_mtu={}", vm.nic->mtu);
+    c.insert(c.end(), {"-device", device});
   }
   c.insert(c.end(), {"-qmp", "unix:" + vm.qmp + ",server=on,wait=off"});
   c.insert(c.end(), {"-pidfile", vm.pidfile});
@@ -153,9 +210,12 @@ QmpClient::~QmpClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<boost::json::object> QmpClient::execute(const std::string& command,
-                                               std::chrono::milliseconds timeout) {
-  std::string line = fmt::format("{{\"execute\":\"{}\"}}\n", command);
+Result<boost::json::value> QmpClient::execute(const std::string& command,
+                                              std::chrono::milliseconds timeout,
+                                              const boost::json::object& arguments) {
+  boost::json::object request{{"execute", command}};
+  if (!arguments.empty()) request["arguments"] = arguments;
+  std::string line = boost::json::serialize(request) + "\n";
   if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     return makeError(ErrorCode::kUnavailable,
                      fmt::format("qmp: {}: {}", command, std::strerror(errno)));
@@ -169,8 +229,8 @@ Result<boost::json::object> QmpClient::execute(const std::string& command,
           ErrorCode::kUnavailable,
           fmt::format("qmp: {}: {}", command, json::getString(*err, "desc").value_or("error")));
     }
-    if (auto* ret = json::findObject(reply, "return")) return *ret;
-    return boost::json::object{};
+    if (const auto* ret = reply.if_contains("return")) return *ret;
+    return boost::json::value{};
   }
 }
 

@@ -3,9 +3,11 @@
 // can accelerate it, the command line of one guest, and a minimal QMP client for stopping it.
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +31,22 @@ struct QemuHost {
 // `--version`, and tries /dev/kvm.
 QemuHost probeQemu(const std::string& arch, const std::string& search_path = "");
 
+// The guest's network interface: a virtio-net device on a TAP of the namespace QEMU runs in,
+// and the addresses the guest configures itself from its kernel arguments.
+struct GuestNic {
+  std::string tap = "tap0";
+  std::string mac;      // "02:6f:0a:12:00:05"
+  std::string address;  // "10.18.0.5"
+  std::string gateway;  // "10.18.0.1"
+  std::string netmask;  // "255.255.255.192"
+  int mtu = 0;          // announced to the guest (virtio host_mtu); 0: not announced
+};
+
+// The NIC of an instance from its spec's `nsip` ("10.18.0.5/26"), `gateway` and `mtu`;
+// kInvalidArgument naming the field. The MAC is 02:6f followed by the address's four octets:
+// stable across restarts, locally administered, unique as the address is.
+Result<GuestNic> guestNic(const std::string& nsip, const std::string& gateway, int mtu);
+
 struct VmConfig {
   std::string name;    // -name
   std::string kernel;  // absolute path
@@ -36,6 +54,7 @@ struct VmConfig {
   double vcpus = 0;
   std::vector<std::pair<std::string, std::string>> shares;  // 9p mount tag, absolute folder
   std::vector<std::string> args;                            // guest application arguments
+  std::optional<GuestNic> nic;
   // Relative to QEMU's working directory (the instance's run dir), so that long paths never
   // exceed the 108 bytes of a unix socket address.
   std::string console = "console.log";
@@ -45,7 +64,9 @@ struct VmConfig {
 
 // The full command line, binary first. x86: `-M microvm` (no firmware: ~0.1 s to the guest under
 // nested KVM, against seconds through SeaBIOS), isa-debug-exit at 0xf4 so that a guest can end
-// with a code; arm64: `-M virt`. KVM when the host has it, otherwise TCG.
+// with a code; arm64: `-M virt`. KVM when the host has it, otherwise TCG. With a NIC, the kernel
+// arguments start with Unikraft's `netdev.ipv4_addr=... netdev.ipv4_gw_addr=...
+// netdev.ipv4_subnet_mask=...`, separated from the application's by `--`.
 std::vector<std::string> qemuCommand(const QemuHost& host, const VmConfig& vm);
 
 // QEMU's exit status as the guest's exit code: isa-debug-exit makes QEMU exit with
@@ -62,9 +83,10 @@ class QmpClient {
   QmpClient& operator=(QmpClient&&) = delete;
   ~QmpClient();
 
-  // Sends {"execute": command} and returns the "return" value's object (events are skipped).
-  Result<boost::json::object> execute(const std::string& command,
-                                      std::chrono::milliseconds timeout);
+  // Sends {"execute": command, "arguments": arguments} and returns the "return" value (events
+  // are skipped; arguments are left out when empty).
+  Result<boost::json::value> execute(const std::string& command, std::chrono::milliseconds timeout,
+                                     const boost::json::object& arguments = {});
 
  private:
   explicit QmpClient(int fd) : fd_(fd) {}

@@ -2,14 +2,19 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
 
+#include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,6 +22,7 @@
 
 #include "common/files.h"
 #include "common/json.h"
+#include "common/unique_fd.h"
 
 namespace oak::worker::unikernel {
 namespace fs = std::filesystem;
@@ -87,7 +93,23 @@ std::string qemuError(const std::string& dir) {
   return warning;
 }
 
-int spawn(const std::vector<std::string>& argv, const std::string& dir) {
+// The instance's network namespace, opened for setns(); checked here so that a wrong path fails
+// the launch with its reason rather than the wrapper's silent end.
+Result<UniqueFd> openNetns(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return makeError(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kInternal,
+                     fmt::format("netns_path: {}: {}", path, std::strerror(errno)));
+  }
+  if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     fmt::format("netns_path: {} is not a network namespace", path));
+  }
+  return fd;
+}
+
+// Starts `argv` in its own session in `dir`, inside the network namespace `netns` (-1: ours).
+int spawn(const std::vector<std::string>& argv, const std::string& dir, int netns) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -96,6 +118,7 @@ int spawn(const std::vector<std::string>& argv, const std::string& dir) {
   if (pid == 0) {
     // Own session: the guest outlives the worker and its terminal signals.
     ::setsid();
+    if (netns >= 0 && ::setns(netns, CLONE_NEWNET) != 0) ::_exit(127);
     if (::chdir(dir.c_str()) != 0) ::_exit(127);
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
@@ -212,6 +235,11 @@ Result<UnikernelRuntime::Started> UnikernelRuntime::start(const InstanceSpec& sp
     vm.memory_mb = spec.memory_mb;
     vm.vcpus = spec.vcpus;
     vm.args = spec.cmd;
+    UniqueFd netns;
+    if (!spec.netns_path.empty()) {
+      OAK_ASSIGN_OR_RETURN(vm.nic, guestNic(spec.nsip, spec.gateway, spec.mtu));
+      OAK_ASSIGN_OR_RETURN(netns, openNetns(spec.netns_path));
+    }
     // Each instance gets its own copy: guests may write to their folders.
     for (const auto& [tag, path] : bundle.shares) {
       std::string copy = dir + "/shares/" + tag;
@@ -231,7 +259,7 @@ Result<UnikernelRuntime::Started> UnikernelRuntime::start(const InstanceSpec& sp
     for (const auto& a : argv) cmdline.emplace_back(a);
     state["cmdline"] = cmdline;
     OAK_TRY(files::writeAtomic(dir + "/state.json", json::dump(state)));
-    pid = spawn(argv, dir);
+    pid = spawn(argv, dir, netns.valid() ? netns.get() : -1);
     if (pid < 0) return makeError(ErrorCode::kInternal, "unikernel: fork failed");
     state["pid"] = pid;
     OAK_TRY(files::writeAtomic(dir + "/state.json", json::dump(state)));
@@ -249,6 +277,11 @@ Result<UnikernelRuntime::Started> UnikernelRuntime::start(const InstanceSpec& sp
         return Started{-1, *status};
       }
       if (QmpClient::connect(dir + "/qmp.sock", milliseconds(1000))) return Started{pid, {}};
+      if (gone(pid) && !fs::exists(dir + "/exit")) {
+        pid = -1;
+        return makeError(ErrorCode::kInternal,
+                         "unikernel: the QEMU wrapper ended before starting QEMU");
+      }
       if (SteadyClock::now() >= deadline) {
         return makeError(ErrorCode::kUnavailable, fmt::format("qemu: no QMP answer within {} ms",
                                                               options_.start_timeout.count()));

@@ -2,7 +2,9 @@
 // Runs `unikernel` instances as QEMU guests. A launch fetches the kernel bundle for this host's
 // architecture (kernel_store.h), copies its shared folders into the instance's run dir
 // (`<run_root>/<task id>/`) and starts QEMU there through a small `sh` wrapper in its own session,
-// which records QEMU's exit status in `exit`. Nothing links the guest to the worker process: the
+// which records QEMU's exit status in `exit`. With a `netns_path`, the wrapper and QEMU run in
+// that network namespace and the guest gets a virtio NIC on its TAP `tap0`, with `nsip` and
+// `gateway` as its kernel arguments. Nothing links the guest to the worker process: the
 // console goes to a file that the runtime copies into the instance's stdout log, QEMU is stopped
 // over QMP, and `state.json` (spec, wrapper pid, command line) lets a restarted worker re-adopt
 // the guests that still run and report the ones that ended meanwhile.

@@ -45,6 +45,20 @@ TEST_F(FakeHostNetworkTest, KeepsTheStateAndRecordsCalls) {
                                          "instanceLinks oak0", detach, detach));
 }
 
+TEST_F(FakeHostNetworkTest, GuestLinksAreMarkedAndDetachedLikeOthers) {
+  ASSERT_TRUE(host_.ensureBridge(bridge_));
+  ASSERT_TRUE(host_.attachGuest(bridge_, link_));
+  ASSERT_TRUE(host_.attachGuest(bridge_, link_)) << "identical again";
+  EXPECT_TRUE(host_.links().at(link_.host_ifname).guest);
+  ASSERT_TRUE(host_.detachInstance(link_));
+  EXPECT_TRUE(host_.links().empty());
+  link_.nsip = *net::Ipv4Address::parse("10.18.0.63");  // broadcast
+  EXPECT_EQ(host_.attachGuest(bridge_, link_).error().code, ErrorCode::kInvalidArgument);
+  const std::string guest = "attachGuest " + link_.host_ifname;
+  EXPECT_THAT(host_.calls(), ElementsAre("ensureBridge oak0", guest, guest,
+                                         "detachInstance " + link_.host_ifname, guest));
+}
+
 TEST_F(FakeHostNetworkTest, ValidatesLikeTheRealOne) {
   ASSERT_TRUE(host_.ensureBridge(bridge_));
   link_.nsip = *net::Ipv4Address::parse("10.18.0.1");

@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -40,19 +41,18 @@ struct InlineRunner : TaskRunner {
 constexpr const char* kJob = "app.ns.web.ns";
 
 bj::object routes(std::string_view nsip) {
-  return bj::object{
-      {"job_name", "app.ns.db.ns"},
-      {"service_ip_list", bj::array{bj::object{{"IpType", "RR"}, {"Address", "10.30.0.9"},
-                                               {"Address_v6", "fdff:2000::9"}}}},
-      {"instance_list",
-       bj::array{bj::object{{"instance_number", 0},
-                            {"worker_id", "w2"},
-                            {"instance_ip", "10.30.0.10"},
-                            {"instance_ip_v6", "fdff::10"},
-                            {"namespace_ip", nsip},
-                            {"namespace_ip_v6", "fc00::102"},
-                            {"host_ip", "172.31.0.3"},
-                            {"host_port", 50103}}}}};
+  return bj::object{{"job_name", "app.ns.db.ns"},
+                    {"service_ip_list", bj::array{bj::object{{"IpType", "RR"},
+                                                             {"Address", "10.30.0.9"},
+                                                             {"Address_v6", "fdff:2000::9"}}}},
+                    {"instance_list", bj::array{bj::object{{"instance_number", 0},
+                                                           {"worker_id", "w2"},
+                                                           {"instance_ip", "10.30.0.10"},
+                                                           {"instance_ip_v6", "fdff::10"},
+                                                           {"namespace_ip", nsip},
+                                                           {"namespace_ip_v6", "fc00::102"},
+                                                           {"host_ip", "172.31.0.3"},
+                                                           {"host_port", 50103}}}}};
 }
 
 InstanceSpec spec(int n, std::string port = "") {
@@ -77,6 +77,8 @@ class NetManagerTest : public ::testing::Test {
   }
   void TearDown() override {
     for (const auto& t : {0, 1, 2}) manager_->detach(spec(t).taskId());
+    // createNetns made the folder a (shared) mount point; it would outlive the test.
+    ::umount2(dir_.file("netns").c_str(), MNT_DETACH);
   }
   std::unique_ptr<NetManager> make() {
     NetManagerOptions o;
@@ -84,8 +86,8 @@ class NetManagerTest : public ::testing::Test {
     o.state_dir = dir_.file("state");
     o.netns_dir = dir_.file("netns");
     o.advertise_ip = "172.31.0.2";
-    auto m = std::make_unique<NetManager>(
-        NetManager::Deps{runner_, clock_, *bus_, host_, ports_}, o);
+    auto m =
+        std::make_unique<NetManager>(NetManager::Deps{runner_, clock_, *bus_, host_, ports_}, o);
     m->setHooks({[this](std::shared_ptr<const overlay::ServiceTable> t) { table_ = std::move(t); },
                  [this](const std::string& k, bool found) { answers_.emplace_back(k, found); },
                  [this](UniqueFd) { ++ready_calls_; }});
@@ -104,15 +106,15 @@ class NetManagerTest : public ::testing::Test {
     std::vector<std::string> out;
     for (const auto& m : to_cluster_) {
       std::string what = m.topic.substr(9);  // after "nodes/w1/"
-      bool from_worker = what == "net/subnet" || what == "net/tablequery/request" ||
-                         what == "net/interest/remove";
+      bool from_worker =
+          what == "net/subnet" || what == "net/tablequery/request" || what == "net/interest/remove";
       if (from_worker) out.push_back(what + " " + m.payload);
     }
     return out;
   }
-  Result<std::string> attach(const InstanceSpec& s) {
-    Result<std::string> got = makeError(ErrorCode::kInternal, "not completed");
-    manager_->attach(s, [&](Result<std::string> r) { got = std::move(r); });
+  Result<NetworkAttachment> attach(const InstanceSpec& s) {
+    Result<NetworkAttachment> got = makeError(ErrorCode::kInternal, "not completed");
+    manager_->attach(s, [&](Result<NetworkAttachment> r) { got = std::move(r); });
     return got;
   }
 
@@ -144,8 +146,8 @@ TEST_F(NetManagerTest, SetsUpTheHostOnceSubnetsAndRecoveryAreThere) {
   manager_->recovered(true);
   ASSERT_TRUE(manager_->ready());
   EXPECT_EQ(ready_calls_, 1);
-  EXPECT_THAT(host_.calls(), ElementsAre("ensureBridge oak0", "instanceLinks oak0",
-                                         "openTun oaktun0"));
+  EXPECT_THAT(host_.calls(),
+              ElementsAre("ensureBridge oak0", "instanceLinks oak0", "openTun oaktun0"));
   EXPECT_EQ(host_.bridges().at("oak0").gateway4().toString(), "10.18.0.65");
   EXPECT_TRUE(ports_.active());
 }
@@ -154,13 +156,18 @@ TEST_F(NetManagerTest, InstancesGetTheirOwnNamespaceAndAddressesInBothFamilies) 
   manager_->start();
   manager_->recovered(true);
   // An attach before the subnets waits for them.
-  Result<std::string> first = makeError(ErrorCode::kInternal, "not completed");
-  manager_->attach(spec(0, "8080:80"), [&](Result<std::string> r) { first = std::move(r); });
+  Result<NetworkAttachment> first = makeError(ErrorCode::kInternal, "not completed");
+  manager_->attach(spec(0, "8080:80"), [&](Result<NetworkAttachment> r) { first = std::move(r); });
   EXPECT_FALSE(first);
   giveSubnets();
   ASSERT_TRUE(first) << first.error().message;
-  EXPECT_TRUE(isNetns(*first));
-  EXPECT_EQ(*first, dir_.file("netns") + "/" + spec(0).taskId());
+  EXPECT_TRUE(isNetns(first->netns_path));
+  EXPECT_EQ(first->netns_path, dir_.file("netns") + "/" + spec(0).taskId());
+  EXPECT_EQ(first->nsip, "10.18.0.66/26");
+  EXPECT_EQ(first->gateway, "10.18.0.65");
+  EXPECT_EQ(first->mtu, 1450);
+  EXPECT_THAT(host_.calls(),
+              ::testing::Contains("attachInstance " + instanceLinkName(spec(0).taskId())));
   auto d = manager_->describe(spec(0).taskId());
   EXPECT_EQ(d.at("namespace_ip"), "10.18.0.66");
   EXPECT_EQ(d.at("namespace_ip_v6"), "fc00::102");
@@ -175,11 +182,46 @@ TEST_F(NetManagerTest, InstancesGetTheirOwnNamespaceAndAddressesInBothFamilies) 
 
   // A freed address is not handed out again at once.
   manager_->detach(spec(0).taskId());
-  EXPECT_FALSE(isNetns(*first));
+  EXPECT_FALSE(isNetns(first->netns_path));
   EXPECT_TRUE(manager_->describe(spec(0).taskId()).empty());
   EXPECT_TRUE(ports_.mappings().empty());
   ASSERT_TRUE(attach(spec(1)));
   EXPECT_EQ(manager_->describe(spec(1).taskId()).at("namespace_ip"), "10.18.0.67");
+}
+
+TEST_F(NetManagerTest, AUnikernelsNamespaceIsAPathToItsGuest) {
+  manager_->start();
+  manager_->recovered(true);
+  giveSubnets();
+  InstanceSpec guest = spec(0, "8080:80");
+  guest.virtualization = "unikernel";
+  auto attached = attach(guest);
+  ASSERT_TRUE(attached) << attached.error().message;
+  const std::string link = instanceLinkName(guest.taskId());
+  EXPECT_THAT(host_.calls(), ::testing::Contains("attachGuest " + link));
+  EXPECT_THAT(host_.calls(), ::testing::Not(::testing::Contains("attachInstance " + link)));
+  ASSERT_EQ(host_.links().count(link), 1u);
+  EXPECT_TRUE(host_.links().at(link).guest);
+  // The guest gets what a container's eth0 gets; routes and port mappings are the same.
+  EXPECT_EQ(attached->nsip, "10.18.0.66/26");
+  EXPECT_EQ(attached->gateway, "10.18.0.65");
+  EXPECT_EQ(manager_->describe(guest.taskId()).at("namespace_ip"), "10.18.0.66");
+  EXPECT_EQ(manager_->describe(guest.taskId()).at("namespace_ip_v6"), "fc00::102");
+  EXPECT_EQ(ports_.mappings().size(), 1u);
+  ASSERT_NE(table_->localSender(*net::Ipv4Address::parse("10.18.0.66")), nullptr);
+
+  manager_->detach(guest.taskId());
+  EXPECT_EQ(host_.calls().back(), "detachInstance " + link);
+  EXPECT_TRUE(host_.links().empty());
+  EXPECT_FALSE(isNetns(attached->netns_path));
+
+  // A failure of the guest path leaves nothing either.
+  host_.failNext("attachGuest", makeError(ErrorCode::kConflict, "interface tap0 is not a TAP"));
+  auto failed = attach(guest);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "interface tap0 is not a TAP");
+  EXPECT_FALSE(isNetns(attached->netns_path));
+  EXPECT_TRUE(manager_->describe(guest.taskId()).empty());
 }
 
 TEST_F(NetManagerTest, FailuresLeaveNothingBehindAndSayWhy) {
@@ -204,8 +246,8 @@ TEST_F(NetManagerTest, FailuresLeaveNothingBehindAndSayWhy) {
 TEST_F(NetManagerTest, AttachesFailWhenTheSubnetsNeverCome) {
   manager_->start();
   manager_->recovered(true);
-  Result<std::string> got = makeError(ErrorCode::kInternal, "not completed");
-  manager_->attach(spec(0), [&](Result<std::string> r) { got = std::move(r); });
+  Result<NetworkAttachment> got = makeError(ErrorCode::kInternal, "not completed");
+  manager_->attach(spec(0), [&](Result<NetworkAttachment> r) { got = std::move(r); });
   clock_.advance(61s);
   manager_->tick();
   ASSERT_FALSE(got);
