@@ -22,7 +22,21 @@ PACKAGES=(
   docker-registry skopeo umoci busybox-static
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk
+  # the web dashboard's browser tests (playwright-core drives it; it never downloads a browser)
+  chromium
 )
+
+# The web dashboard is built with Node.js >= 20.19 and npm (Debian's nodejs 18 is too old for its
+# build tools); its npm packages come from the npm registry in `make deps` (npm ci in web/).
+node_ok() {
+  command -v npm >/dev/null 2>&1 || return 1
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+           process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+if ! node_ok; then
+  echo "deps: Node.js >= 20.19 and npm are needed to build web/ (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -123,6 +123,10 @@ void Router::dispatch(Request& req, const Responder& respond) const {
     r->handler(req, respond);
     return;
   }
+  if (fallback_ && allow.empty() && (req.method == Method::kGet || req.method == Method::kHead)) {
+    fallback_(req, respond);
+    return;
+  }
   if (req.method == Method::kOptions && !allow.empty()) {
     Response pre{204, "", "", {}};
     pre.headers = {{"Access-Control-Allow-Methods", allow},

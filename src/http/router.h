@@ -63,6 +63,9 @@ class Router {
   // A WebSocket endpoint: an upgrade request runs `accept` (see websocket.h); a plain GET is
   // answered 426.
   void addWebSocket(std::string pattern, RouteDoc doc, WebSocketAccept accept);
+  // Answers GET and HEAD requests whose path no route knows (static files such as the web
+  // dashboard); it is not part of the route table, so the API document does not list it.
+  void setFallback(AsyncHandler h) { fallback_ = std::move(h); }
 
   // Finds the route, fills `req.path_params`, and runs it. Unknown paths answer 404, known paths
   // with another method 405, and OPTIONS answers a CORS preflight.
@@ -80,6 +83,7 @@ class Router {
   const Route* find(Request& req, std::string* allow) const;
 
   std::vector<Route> routes_;
+  AsyncHandler fallback_;
 };
 
 // Normalises a request path: strips one trailing slash (except for "/").

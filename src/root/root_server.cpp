@@ -10,6 +10,7 @@
 #include "http/server.h"
 #include "root/accounts.h"
 #include "root/api/routes.h"
+#include "root/api/web_routes.h"
 #include "root/applications.h"
 #include "root/cluster_registry.h"
 #include "root/log_requests.h"
@@ -99,6 +100,7 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addClusterLinkRoute(r, ctx);
   api::addNetRoutes(r, ctx);
   api::addDocRoutes(r);
+  api::addWebRoutes(r, api::embeddedWebAssets());
 
   http::ServerOptions http_opts;
   http_opts.host = listen.first;
