@@ -2,6 +2,8 @@
 // A whole hierarchy for black-box tests: the real `oakestra root`, one `oakestra cluster` with its
 // own mosquitto and two `oakestra worker`s, all on 127.0.0.1 with free ports and temporary data
 // directories. Every wait polls an API or a log until a condition holds, with a deadline.
+// Fixtures whose workers run as hosts of a NetworkLab override clusterAddress() (the lab's
+// gateway) and workerNetns() (the host's namespace).
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -120,10 +122,12 @@ class HierarchyTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<Process> launch(const std::string& log_name, std::vector<std::string> args) {
+  // `netns`: run in that network namespace (see Process); empty: the test's own.
+  std::unique_ptr<Process> launch(const std::string& log_name, std::vector<std::string> args,
+                                  const std::string& netns = {}) {
     return std::make_unique<Process>(binaryPath("oakestra"), std::move(args),
                                      std::map<std::string, std::string>{},
-                                     dir_.file(log_name + ".log"));
+                                     dir_.file(log_name + ".log"), netns);
   }
 
   void startRoot() {
@@ -135,15 +139,27 @@ class HierarchyTest : public ::testing::Test {
   std::vector<std::string> clusterArgs(const std::string& name, const std::string& token,
                                        const std::string& data_dir, uint16_t port,
                                        uint16_t mqtt_port) const {
-    return {"cluster",           "--root",        rootUrl(),        "--name",         name,
-            "--token",           token,           "--listen",       local(port),      "--data-dir",
-            dir_.file(data_dir), "--mqtt-listen", local(mqtt_port), "--worker-lease", "3"};
+    return {"cluster",
+            "--root",
+            rootUrl(),
+            "--name",
+            name,
+            "--token",
+            token,
+            "--listen",
+            clusterEndpoint(port),
+            "--data-dir",
+            dir_.file(data_dir),
+            "--mqtt-listen",
+            clusterEndpoint(mqtt_port),
+            "--worker-lease",
+            "3"};
   }
 
   void startCluster() {
     cluster_ = launch("cluster", clusterArgs(kClusterName, rootClusterToken(), "cluster",
                                              cluster_port_, mqtt_port_));
-    ASSERT_TRUE(waitForPort(cluster_port_, 20s)) << cluster_->log();
+    ASSERT_TRUE(waitForPort(clusterAddress(), cluster_port_, 20s)) << cluster_->log();
   }
 
   // SIGTERM; the cluster exits cleanly and takes its broker with it.
@@ -158,7 +174,7 @@ class HierarchyTest : public ::testing::Test {
   std::unique_ptr<Process> launchWorker(const std::string& name, const std::string& token) {
     std::vector<std::string> args{"worker",
                                   "--cluster",
-                                  "http://" + local(cluster_port_),
+                                  "http://" + clusterEndpoint(cluster_port_),
                                   "--name",
                                   name,
                                   "--data-dir",
@@ -171,12 +187,23 @@ class HierarchyTest : public ::testing::Test {
                                   "1"};
     auto extra = workerArgs(name);
     args.insert(args.end(), extra.begin(), extra.end());
-    return launch(name, std::move(args));
+    return launch(name, std::move(args), workerNetns(name));
   }
   // Extra arguments of a worker, for fixtures that give workers more to work with.
   virtual std::vector<std::string> workerArgs(const std::string& name) const {
     (void)name;
     return {"--containerd-socket", dir_.file("no-containerd.sock")};
+  }
+  // The network namespace a worker runs in (a NetworkLab host's); empty: the test's own.
+  virtual std::string workerNetns(const std::string& name) const {
+    (void)name;
+    return {};
+  }
+  // The IPv4 address the cluster's worker API and broker listen on, which workers are given (the
+  // broker's address reaches them as the host they registered with).
+  virtual std::string clusterAddress() const { return "127.0.0.1"; }
+  std::string clusterEndpoint(uint16_t port) const {
+    return clusterAddress() + ":" + std::to_string(port);
   }
 
   void startWorker(const std::string& name) {
@@ -189,7 +216,7 @@ class HierarchyTest : public ::testing::Test {
   std::string rootClusterToken() const { return readFile(dir_.file("root") + "/cluster-token"); }
   std::string workerToken() const { return readFile(dir_.file("cluster") + "/worker-token"); }
   ApiClient root() const { return ApiClient(root_port_); }
-  ApiClient cluster() const { return ApiClient(cluster_port_); }
+  ApiClient cluster() const { return ApiClient(cluster_port_, clusterAddress()); }
 
   std::string adminToken() {
     if (admin_.empty()) admin_ = root().login("Admin", "Admin");

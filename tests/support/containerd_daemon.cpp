@@ -6,29 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "common/files.h"
 
 namespace oak::testing {
-namespace {
-
-std::string findBinary(const std::string& name) {
-  const char* env = std::getenv("PATH");
-  std::stringstream path(std::string(env ? env : "") + ":/usr/bin:/usr/sbin:/usr/local/bin");
-  for (std::string dir; std::getline(path, dir, ':');) {
-    if (dir.empty()) continue;
-    auto candidate = std::filesystem::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
-}
-
-}  // namespace
-
-ContainerdDaemon::ContainerdDaemon() : binary_(findBinary("containerd")) {
+ContainerdDaemon::ContainerdDaemon() : binary_(findOnPath("containerd")) {
   socket_ = dir_.file("containerd.sock");
   // Only what a private instance needs: no CRI (it would want CNI and a cluster), and nothing
   // outside the temporary directory.

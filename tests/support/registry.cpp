@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -34,14 +32,8 @@ Error failure(std::string message) {
 }
 
 Result<std::string> findTool(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(std::string(path ? path : "") + ":/usr/bin:/usr/sbin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    if (dir.empty()) continue;
-    auto candidate = fs::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
+  std::string found = findOnPath(name);
+  if (!found.empty()) return found;
   return failure(fmt::format("'{}' is not installed (./scripts/deps.sh installs it)", name));
 }
 
@@ -131,7 +123,7 @@ class BaseLayout {
 };
 
 Result<http::Response> registryCall(const LocalRegistry& registry, http::ClientRequest req) {
-  OAK_ASSIGN_OR_RETURN(auto r, http::fetch("127.0.0.1", registry.port(), req, 10s));
+  OAK_ASSIGN_OR_RETURN(auto r, http::fetch(registry.address(), registry.port(), req, 10s));
   if (r.status / 100 != 2) {
     return failure(fmt::format("{} {} answered {}: {}", http::methodName(req.method), req.target,
                                r.status, r.body));
@@ -156,6 +148,11 @@ Result<PushedImage> push(const LocalRegistry& registry, const std::string& name,
   for (auto& a : configArgs(options)) args.push_back(std::move(a));
   for (auto& a : extra) args.push_back(std::move(a));
   OAK_TRY(run("umoci", std::move(args), base->logs()));
+  for (const auto& [from, to] : options.extra_files) {
+    if (!fs::exists(from)) return failure(fmt::format("extra file {} does not exist", from));
+    OAK_TRY(
+        run("umoci", {"insert", "--image", base->layout() + ":" + local, from, to}, base->logs()));
+  }
 
   std::string reference = fmt::format("{}/{}:{}", registry.host(), name, tag);
   std::string digest_file = (base->logs() / (local + ".digest")).string();
@@ -183,12 +180,13 @@ Result<PushedImage> push(const LocalRegistry& registry, const std::string& name,
 
 }  // namespace
 
-Result<std::unique_ptr<LocalRegistry>> LocalRegistry::start() {
+Result<std::unique_ptr<LocalRegistry>> LocalRegistry::start(LocalRegistryOptions options) {
   OAK_ASSIGN_OR_RETURN(auto registry_binary, findTool("docker-registry"));
   // Under `setpriv --pdeathsig KILL` the registry dies with the test process, even when the
   // test crashes or never destroys the fixture.
   OAK_ASSIGN_OR_RETURN(auto setpriv, findTool("setpriv"));
   std::unique_ptr<LocalRegistry> r(new LocalRegistry());
+  r->address_ = options.address;
   std::string config = r->dir_.file("config.yml");
   // A port picked free may be taken before the registry binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -198,15 +196,15 @@ Result<std::unique_ptr<LocalRegistry>> LocalRegistry::start() {
                                            "log:\n  level: warn\n"
                                            "storage:\n  filesystem:\n    rootdirectory: {}\n"
                                            "  delete:\n    enabled: true\n"
-                                           "http:\n  addr: 127.0.0.1:{}\n  secret: oak-test\n",
-                                           r->dir_.file("storage"), r->port_),
+                                           "http:\n  addr: {}\n  secret: oak-test\n",
+                                           r->dir_.file("storage"), r->host()),
                                0644));
     r->process_ = std::make_unique<Process>(
         setpriv, std::vector<std::string>{"--pdeathsig", "KILL", registry_binary, "serve", config},
         std::map<std::string, std::string>{}, r->dir_.file("registry.log"));
     auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
     while (r->process_->running() && std::chrono::steady_clock::now() < deadline) {
-      auto v2 = http::fetch("127.0.0.1", r->port_, {http::Method::kGet, "/v2/", {}, "", ""}, 1s);
+      auto v2 = http::fetch(r->address_, r->port_, {http::Method::kGet, "/v2/", {}, "", ""}, 1s);
       if (v2 && v2->status == 200) return r;
       std::this_thread::sleep_for(20ms);
     }
@@ -214,8 +212,7 @@ Result<std::unique_ptr<LocalRegistry>> LocalRegistry::start() {
   }
   std::string log = r->log();
   r->stop();
-  return failure(
-      fmt::format("docker-registry did not answer /v2/ on 127.0.0.1:{}: {}", r->port_, log));
+  return failure(fmt::format("docker-registry did not answer /v2/ on {}: {}", r->host(), log));
 }
 
 LocalRegistry::~LocalRegistry() {
@@ -223,7 +220,7 @@ LocalRegistry::~LocalRegistry() {
 }
 
 std::string LocalRegistry::host() const {
-  return fmt::format("127.0.0.1:{}", port_);
+  return fmt::format("{}:{}", address_, port_);
 }
 
 void LocalRegistry::stop() {

@@ -1,7 +1,7 @@
 #pragma once
-// A private OCI registry for tests: the Debian `docker-registry` on 127.0.0.1 with its storage
-// in a temporary directory, and helpers that build small busybox images with `umoci` and push
-// them with `skopeo`. Everything runs on loopback; nothing is pulled from the Internet.
+// A private OCI registry for tests: the Debian `docker-registry` on 127.0.0.1 (or another local
+// address) with its storage in a temporary directory, and helpers that build small busybox images
+// with `umoci` and push them with `skopeo`. Nothing is pulled from the Internet.
 //
 //   auto registry = LocalRegistry::start();
 //   ASSERT_TRUE(registry) << registry.error().message;
@@ -25,16 +25,24 @@
 
 namespace oak::testing {
 
+struct LocalRegistryOptions {
+  // The IPv4 address it listens on. A NetworkLab's gateway() makes it reachable from the lab's
+  // hosts; workers there then need `--insecure-registry <host()>` (plain HTTP off loopback).
+  std::string address = "127.0.0.1";
+};
+
 class LocalRegistry {
  public:
   // Starts `docker-registry serve` on a free port and waits (bounded) until /v2/ answers.
-  static Result<std::unique_ptr<LocalRegistry>> start();
+  static Result<std::unique_ptr<LocalRegistry>> start(LocalRegistryOptions options = {});
   ~LocalRegistry();  // stops the registry (by PID) and removes its storage
   LocalRegistry(const LocalRegistry&) = delete;
   LocalRegistry& operator=(const LocalRegistry&) = delete;
 
   uint16_t port() const { return port_; }
-  // "127.0.0.1:PORT": the registry part of image references (plain HTTP, as it is loopback).
+  const std::string& address() const { return address_; }
+  // "ADDRESS:PORT" ("127.0.0.1:PORT" by default): the registry part of image references. Plain
+  // HTTP, which workers use by themselves for loopback only.
   std::string host() const;
   pid_t pid() const { return process_ ? process_->pid() : -1; }
   // Stops the registry early, e.g. to test pulls from a registry that went away.
@@ -44,6 +52,7 @@ class LocalRegistry {
  private:
   LocalRegistry() = default;
   TempDir dir_;
+  std::string address_;
   uint16_t port_ = 0;
   std::unique_ptr<Process> process_;
 };
@@ -56,10 +65,14 @@ struct BusyboxImageOptions {
   std::string working_dir;
   // Push a Docker schema 2 manifest (and manifest list) instead of the OCI ones.
   bool docker_format = false;
+  // Files added on top, one layer each: {path on this machine, absolute path in the image}. Mode
+  // and owner are kept; the parent directory must exist in the image (/bin, /etc, /tmp do).
+  //   options.extra_files = {{binaryPath("oak-nettool"), "/bin/nettool"}};
+  std::vector<std::pair<std::string, std::string>> extra_files;
 };
 
 struct PushedImage {
-  std::string reference;  // "127.0.0.1:PORT/NAME:TAG"
+  std::string reference;  // "ADDRESS:PORT/NAME:TAG"
   std::string digest;     // manifest digest, "sha256:..."
   std::string media_type;
   int64_t size = 0;  // manifest size in bytes
@@ -72,7 +85,7 @@ Result<PushedImage> pushBusyboxImage(const LocalRegistry& registry, const std::s
                                      const BusyboxImageOptions& options = {});
 
 struct PushedIndex {
-  std::string reference;  // "127.0.0.1:PORT/NAME:TAG", naming the index
+  std::string reference;  // "ADDRESS:PORT/NAME:TAG", naming the index
   std::string digest;     // index digest
   // Per platform ("linux/arm64/v8"), the image manifest the index names.
   std::vector<std::pair<std::string, PushedImage>> manifests;
