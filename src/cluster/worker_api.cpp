@@ -85,8 +85,15 @@ std::string workerClientId(const std::string& worker_id) {
 }
 
 std::vector<std::string> workerAclPatterns() {
-  return {"read nodes/%u/#",    "write nodes/%u/information",    "write nodes/%u/heartbeat",
-          "write nodes/%u/job", "write nodes/%u/jobs/resources", "write nodes/%u/logs/reply"};
+  return {"read nodes/%u/#",
+          "write nodes/%u/information",
+          "write nodes/%u/heartbeat",
+          "write nodes/%u/job",
+          "write nodes/%u/jobs/resources",
+          "write nodes/%u/logs/reply",
+          "write nodes/%u/net/subnet",
+          "write nodes/%u/net/tablequery/request",
+          "write nodes/%u/net/interest/remove"};
 }
 
 void addWorkerRoutes(http::Router& r, Orchestrator& orch, BrokerAccounts& broker,

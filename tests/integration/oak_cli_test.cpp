@@ -1,0 +1,469 @@
+// The `oak` binary as users run it, against real daemons: a lone `oakestra root` for sessions and
+// bad input, and a whole hierarchy with containers (private containerd and registry) for the
+// life of an application: apply → RUNNING → inspect → logs → scale → rm.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "containerd_daemon.h"
+#include "hierarchy_fixture.h"
+#include "registry.h"
+#include "worker/runtime/containerd/client.h"
+
+namespace oak::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct OakRun {
+  int exit_code = -1;  // -signal when killed
+  std::string out;
+  std::string err;
+};
+
+// Runs `oak` with only the environment given (no OAK_* of the caller leaks in), stdout and stderr
+// kept apart, killed after `timeout`.
+class OakRunner {
+ public:
+  explicit OakRunner(const TempDir& dir) : dir_(dir) {}
+
+  std::map<std::string, std::string> environment(
+      const std::map<std::string, std::string>& extra = {}) const {
+    std::map<std::string, std::string> env{
+        {"PATH", "/usr/bin:/bin"}, {"HOME", dir_.path().string()}, {"OAK_CONFIG", configPath()}};
+    for (const auto& [k, v] : extra) env[k] = v;
+    return env;
+  }
+  std::string configPath() const { return dir_.file("oak-home/config.json"); }
+
+  OakRun run(std::vector<std::string> args, const std::map<std::string, std::string>& extra = {},
+             std::chrono::milliseconds timeout = 120s) const {
+    std::string out_file = dir_.file("oak.out"), err_file = dir_.file("oak.err");
+    std::string binary = binaryPath("oak");
+    std::vector<std::string> env_text;
+    for (const auto& [k, v] : environment(extra)) env_text.push_back(k + "=" + v);
+    std::vector<char*> argv{binary.data()}, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int in = ::open("/dev/null", O_RDONLY);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      ::dup2(in, 0);
+      ::execve(binary.c_str(), argv.data(), envp.data());
+      ::_exit(127);
+    }
+    OakRun r;
+    int status = 0;
+    bool ended =
+        waitUntil("oak exits", timeout, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+    if (!ended) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    r.out = readAll(out_file);
+    r.err = readAll(err_file);
+    return r;
+  }
+
+  // `oak` left running (for -f), its output (stdout and stderr) in `log_name`.
+  std::unique_ptr<Process> start(std::vector<std::string> args, const std::string& log_name) const {
+    return std::make_unique<Process>(binaryPath("oak"), std::move(args), environment(),
+                                     dir_.file(log_name));
+  }
+
+  static std::string readAll(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  const TempDir& dir_;
+};
+
+std::string describe(const OakRun& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" +
+         r.err;
+}
+
+// An SLA of one application; `services` are its microservices, completed with defaults.
+bj::object slaOf(const std::string& app, bj::array services, const std::string& image) {
+  for (auto& s : services) {
+    auto& o = s.as_object();
+    o.emplace("microserviceID", "");
+    o.emplace("microservice_namespace", "test");
+    o.emplace("virtualization", "container");
+    o.emplace("memory", 64);
+    o.emplace("vcpus", 0);
+    o.emplace("code", image);
+  }
+  return {{"sla_version", "v2.0"},
+          {"customerID", "Admin"},
+          {"applications", bj::array{bj::object{{"applicationID", ""},
+                                                {"application_name", app},
+                                                {"application_namespace", "test"},
+                                                {"application_desc", "oak test"},
+                                                {"microservices", std::move(services)}}}}};
+}
+
+std::string writeFile(const TempDir& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir.file(name)) << text;
+  return dir.file(name);
+}
+
+// --- A lone root: sessions and bad input --------------------------------------------------------
+
+class OakCliRootTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+  void TearDown() override {
+    if (HasFailure() && root_) std::cerr << "--- root log ---\n" << root_->log();
+  }
+
+  void start(std::vector<std::string> extra) {
+    if (root_) root_->stop();
+    port_ = pickFreePort();
+    std::vector<std::string> args{"root", "--listen", "127.0.0.1:" + std::to_string(port_),
+                                  "--data-dir", dir_.file("root")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    root_ = std::make_unique<Process>(binaryPath("oakestra"), args,
+                                      std::map<std::string, std::string>{}, dir_.file("root.log"));
+    ASSERT_TRUE(waitForPort(port_, 20s)) << root_->log();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  OakRun login() { return oak_.run({"--url", url(), "login", "-p", "Admin"}); }
+
+  bj::object storedSession() const {
+    auto v = bj::parse(OakRunner::readAll(oak_.configPath()));
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  int64_t expiry(const std::string& token) const {
+    return jwtClaims(token).at("exp").to_number<int64_t>();
+  }
+
+  TempDir dir_;
+  OakRunner oak_{dir_};
+  uint16_t port_ = 0;
+  std::unique_ptr<Process> root_;
+};
+
+TEST_F(OakCliRootTest, LoginKeepsTheSessionInAPrivateFile) {
+  auto wrong = oak_.run({"--url", url(), "login", "-p", "nope"});
+  EXPECT_EQ(wrong.exit_code, 1) << describe(wrong);
+  EXPECT_EQ(wrong.err, "oak: wrong username or password\n");
+
+  auto ok = login();
+  ASSERT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_EQ(ok.out, "Logged in to " + url() + " as Admin.\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(oak_.configPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto s = storedSession();
+  EXPECT_EQ(str(s, "url"), url());
+  EXPECT_EQ(jwtClaims(str(s, "token")).at("type"), "access");
+  EXPECT_EQ(jwtClaims(str(s, "refresh_token")).at("type"), "refresh");
+
+  // Later commands need no --url; the environment overrides the file.
+  auto ls = oak_.run({"app", "ls"});
+  EXPECT_EQ(ls.exit_code, 0) << describe(ls);
+  EXPECT_THAT(ls.out, HasSubstr("No applications yet"));
+  auto elsewhere = oak_.run({"app", "ls"}, {{"OAK_URL", "http://127.0.0.1:1"}});
+  EXPECT_EQ(elsewhere.err, "oak: cannot reach http://127.0.0.1:1: connection refused\n");
+  auto by_env = oak_.run({"--url", url(), "cluster", "ls"},
+                         {{"OAK_CONFIG", dir_.file("none.json")}, {"OAK_TOKEN", str(s, "token")}});
+  EXPECT_EQ(by_env.exit_code, 0) << describe(by_env);
+}
+
+TEST_F(OakCliRootTest, ExpiredAccessTokenIsRefreshedAndAnExpiredSessionSaysSo) {
+  ASSERT_NO_FATAL_FAILURE(start({"--access-token-ttl", "1", "--refresh-token-ttl", "3"}));
+  ASSERT_EQ(login().exit_code, 0);
+  std::string first = str(storedSession(), "token");
+  std::string refresh = str(storedSession(), "refresh_token");
+  ASSERT_TRUE(waitUntil("the access token expired", 5s,
+                        [&] { return std::time(nullptr) > expiry(first); }));
+  auto ls = oak_.run({"app", "ls"});
+  EXPECT_EQ(ls.exit_code, 0) << describe(ls);
+  std::string second = str(storedSession(), "token");
+  EXPECT_NE(second, first) << "the refreshed token is kept for the next command";
+  EXPECT_EQ(str(storedSession(), "refresh_token"), refresh);
+
+  ASSERT_TRUE(waitUntil("the refresh token expired", 8s,
+                        [&] { return std::time(nullptr) > expiry(refresh); }));
+  auto expired = oak_.run({"app", "ls"});
+  EXPECT_EQ(expired.exit_code, 1) << describe(expired);
+  EXPECT_EQ(expired.err, "oak: session expired: run oak login\n");
+  EXPECT_EQ(expired.out, "");
+}
+
+TEST_F(OakCliRootTest, WrongUrlBadSlaAndNoClusterEachSayWhatIsWrongInOneLine) {
+  uint16_t closed = pickFreePort();
+  std::string bad_url = "http://127.0.0.1:" + std::to_string(closed);
+  auto unreachable = oak_.run({"--url", bad_url, "login", "-p", "Admin"});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_EQ(unreachable.err, "oak: cannot reach " + bad_url + ": connection refused\n");
+
+  ASSERT_EQ(login().exit_code, 0);
+  auto not_json = oak_.run({"apply", "-f", writeFile(dir_, "broken.json", "{\"applications\": [")});
+  EXPECT_EQ(not_json.exit_code, 1);
+  EXPECT_THAT(not_json.err, AllOf(StartsWith("oak: " + dir_.file("broken.json") + ": not JSON"),
+                                  Not(HasSubstr("\n\n"))));
+  auto sla = slaOf("bad", bj::array{bj::object{{"microservice_name", "x"}, {"memory", "lots"}}},
+                   "busybox");
+  auto invalid = oak_.run({"apply", "-f", writeFile(dir_, "bad.json", bj::serialize(sla))});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_EQ(invalid.err, "oak: " + dir_.file("bad.json") +
+                             ": applications[0].microservices[0].memory: 'lots' is not of type "
+                             "'integer'\n");
+  auto missing = oak_.run({"apply", "-f", dir_.file("nope.json")});
+  EXPECT_EQ(missing.err, "oak: " + dir_.file("nope.json") + ": no such file\n");
+  EXPECT_THAT(oak_.run({"app", "ls"}).out, HasSubstr("No applications yet"));
+
+  // A valid SLA with no cluster to run it: created, but the wait says why nothing runs.
+  auto alone = slaOf("lonely", bj::array{bj::object{{"microservice_name", "web"}}}, "busybox");
+  auto unplaced = oak_.run({"apply", "-f", writeFile(dir_, "lonely.json", bj::serialize(alone))});
+  EXPECT_EQ(unplaced.exit_code, 1) << describe(unplaced);
+  EXPECT_EQ(unplaced.err,
+            "oak: lonely.test.web.test: no instance placed: NoActiveClusterWithCapacity: no "
+            "cluster is registered\n");
+  auto bad_service = oak_.run({"service", "inspect", "nosuch"});
+  EXPECT_EQ(bad_service.exit_code, 1);
+  EXPECT_EQ(bad_service.err, "oak: no service 'nosuch' (oak service ls lists yours)\n");
+}
+
+// --- A hierarchy with containers: an application's life ----------------------------------------
+
+// One registry and image for the whole binary.
+std::string busyboxImage() {
+  static std::unique_ptr<LocalRegistry> registry;
+  static std::string reference = [] {
+    auto started = LocalRegistry::start();
+    if (!started) {
+      ADD_FAILURE() << started.error().message;
+      return std::string();
+    }
+    registry = std::move(*started);
+    auto pushed = pushBusyboxImage(*registry, "busybox", "v1");
+    if (!pushed) {
+      ADD_FAILURE() << pushed.error().message;
+      return std::string();
+    }
+    return pushed->reference;
+  }();
+  return reference;
+}
+
+class OakCliDeploymentTest : public HierarchyTest {
+ protected:
+  void SetUp() override {
+    image_ = busyboxImage();
+    ASSERT_FALSE(image_.empty());
+    default_code_ = image_;
+    ASSERT_TRUE(containerd_.waitReady(30s));
+    HierarchyTest::SetUp();
+    waitForRootView(2);
+    auto login = oak_.run({"--url", rootUrl(), "login", "-p", "Admin"});
+    ASSERT_EQ(login.exit_code, 0) << describe(login);
+  }
+
+  void TearDown() override {
+    HierarchyTest::TearDown();
+    // Stopped workers leave their containers running, as they should: remove them.
+    for (const auto& name : {"w1", "w2"}) {
+      auto client =
+          worker::containerd::ContainerdClient::connect(containerd_.socket(), namespaceOf(name));
+      if (!client) continue;
+      auto listed = (*client)->listContainers();
+      if (!listed) continue;
+      for (const auto& c : *listed) {
+        (*client)->killTask(c.id, SIGKILL);
+        (*client)->waitTask(c.id, 5s);
+        (*client)->deleteTask(c.id);
+        (*client)->deleteContainer(c.id);
+      }
+    }
+  }
+
+  std::vector<std::string> workerArgs(const std::string& name) const override {
+    return {"--containerd-socket", containerd_.socket(), "--containerd-namespace",
+            namespaceOf(name)};
+  }
+  std::string namespaceOf(const std::string& worker) const { return worker + "-oak-" + suffix_; }
+
+  // The service as `oak service inspect -o json` shows it.
+  bj::object inspect(const std::string& ref) {
+    auto r = oak_.run({"service", "inspect", ref, "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    auto v = bj::parse(r.out);
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  static std::vector<std::string> statuses(const bj::object& service) {
+    std::vector<std::string> out;
+    for (const auto& i : service.at("instance_list").as_array()) {
+      out.push_back(str(i.as_object(), "status"));
+    }
+    return out;
+  }
+
+  ContainerdDaemon containerd_;
+  const std::string suffix_ = std::to_string(::getpid());
+  std::string image_;
+  OakRunner oak_{dir_};
+};
+
+TEST_F(OakCliDeploymentTest, ApplyInspectLogsScaleAndRemove) {
+  auto sla = slaOf(
+      "oakdemo",
+      bj::array{
+          bj::object{{"microservice_name", "talker"},
+                     {"cmd", bj::array{"sh", "-c",
+                                       "echo hello-from-oak; echo oops >&2; i=0; while true; do "
+                                       "echo tick $i; i=$((i+1)); sleep 0.3; done"}},
+                     {"addresses",
+                      bj::object{{"rr_ip", "10.30.77.77"}, {"rr_ip_v6", "fdff:2000::77:77"}}}},
+          bj::object{{"microservice_name", "once"},
+                     {"one_shot", true},
+                     {"cmd", bj::array{"sh", "-c", "echo finished"}}}},
+      image_);
+  std::string file = writeFile(dir_, "oakdemo.json", bj::serialize(sla));
+  auto applied = oak_.run({"apply", "-f", file, "--timeout", "90s"});
+  ASSERT_EQ(applied.exit_code, 0) << describe(applied);
+  EXPECT_THAT(applied.out, HasSubstr("application oakdemo.test: created\n"));
+  EXPECT_THAT(applied.out,
+              HasSubstr("service oakdemo.test.talker.test: created, instance requested\n"));
+  // Not a terminal: plain lines, one per change, no cursor movement.
+  EXPECT_THAT(applied.out, HasSubstr("oakdemo.test.talker.test/0  RUNNING  on w"));
+  EXPECT_THAT(applied.out, Not(HasSubstr("\x1b[")));
+  // The one-shot may still run or have finished by then.
+  EXPECT_THAT(applied.out, ContainsRegex("Done in [0-9.]+m?s: (2 instances running|1 instance "
+                                         "running, 1 completed)\\.\n$"));
+
+  // Scripts read JSON; people read tables.
+  auto listed = oak_.run({"service", "ls", "oakdemo", "-o", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << describe(listed);
+  std::set<std::string> names;
+  auto services = bj::parse(listed.out);
+  for (const auto& s : services.as_array()) names.insert(str(s.as_object(), "job_name"));
+  EXPECT_EQ(names, (std::set<std::string>{"oakdemo.test.talker.test", "oakdemo.test.once.test"}));
+  auto table = oak_.run({"service", "ls"});
+  EXPECT_THAT(table.out, AllOf(HasSubstr("NAME"), HasSubstr("oakdemo.test.talker.test"),
+                               HasSubstr("10.30.77.77"), HasSubstr("1/1")));
+
+  auto talker = inspect("talker");
+  EXPECT_EQ(str(talker, "RR_ip"), "10.30.77.77");
+  EXPECT_EQ(str(talker, "RR_ip_v6"), "fdff:2000::77:77");
+  EXPECT_EQ(statuses(talker), std::vector<std::string>{"RUNNING"});
+  auto details = oak_.run({"service", "inspect", "oakdemo.talker"});
+  EXPECT_THAT(
+      details.out,
+      AllOf(HasSubstr("RR       10.30.77.77  fdff:2000::77:77"), HasSubstr("RUNNING"),
+            HasSubstr(kClusterName),
+            HasSubstr(str(talker.at("instance_list").as_array()[0].as_object(), "instance_ip"))));
+
+  // Logs: the instance's stdout to stdout, its stderr to stderr.
+  OakRun logs;
+  EXPECT_TRUE(eventually("oak logs shows what talker printed", 10s, [&] {
+    logs = oak_.run({"logs", "talker"});
+    return logs.out.find("hello-from-oak\n") != std::string::npos;
+  })) << describe(logs);
+  EXPECT_EQ(logs.err, "oops\n");
+  auto only_err = oak_.run({"logs", "oakdemo.test.talker.test/0", "--stderr"});
+  EXPECT_EQ(only_err.out, "");
+  EXPECT_EQ(only_err.err, "oops\n");
+  // A one-shot's output stays readable after it completed.
+  OakRun finished;
+  EXPECT_TRUE(eventually("oak logs shows what the one-shot printed", 10s, [&] {
+    finished = oak_.run({"logs", "once"});
+    return finished.out == "finished\n";
+  })) << describe(finished);
+  auto no_such = oak_.run({"logs", "talker/7"});
+  EXPECT_EQ(no_such.exit_code, 1);
+  EXPECT_THAT(no_such.err, HasSubstr("has no instance 7"));
+
+  // Follow prints lines as they come, until Ctrl-C.
+  auto follow = oak_.start({"logs", "talker", "-f", "--tail", "1", "--stdout"}, "follow.log");
+  std::set<std::string> ticks;
+  EXPECT_TRUE(eventually("three new ticks followed", 15s, [&] {
+    std::stringstream lines(follow->log());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("tick ")) ticks.insert(line);
+    }
+    return ticks.size() >= 3;
+  })) << follow->log();
+  EXPECT_EQ(follow->stop(SIGINT), -SIGINT);
+
+  auto up = oak_.run({"service", "scale", "talker", "2", "--wait", "--timeout", "60s"});
+  EXPECT_EQ(up.exit_code, 0) << describe(up);
+  EXPECT_THAT(up.out, HasSubstr("Scaled oakdemo.test.talker.test from 1 to 2 instances."));
+  EXPECT_EQ(statuses(inspect("talker")), (std::vector<std::string>{"RUNNING", "RUNNING"}));
+  auto down = oak_.run({"service", "scale", "talker", "1"});
+  EXPECT_EQ(down.exit_code, 0) << describe(down);
+  EXPECT_EQ(inspect("talker").at("instance_list").as_array().size(), 1u);
+
+  // Applying the same file again changes nothing.
+  auto again = oak_.run({"apply", "-f", file, "--timeout", "60s"});
+  EXPECT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_THAT(again.out, HasSubstr("application oakdemo.test: exists\n"));
+  EXPECT_THAT(again.out,
+              HasSubstr("service oakdemo.test.talker.test: exists with 1 instance, left as it is"));
+  EXPECT_EQ(inspect("talker").at("instance_list").as_array().size(), 1u);
+
+  auto removed = oak_.run({"service", "rm", "talker"});
+  EXPECT_EQ(removed.exit_code, 0) << describe(removed);
+  EXPECT_THAT(removed.out, StartsWith("Removed service oakdemo.test.talker.test"));
+  EXPECT_THAT(oak_.run({"service", "ls"}).out, Not(HasSubstr("talker")));
+  auto app_removed = oak_.run({"app", "rm", "oakdemo"});
+  EXPECT_EQ(app_removed.exit_code, 0) << describe(app_removed);
+  EXPECT_THAT(oak_.run({"app", "ls"}).out, HasSubstr("No applications yet"));
+  EXPECT_TRUE(eventually("every container removed", 30s, [&] {
+    for (const auto& w : {"w1", "w2"}) {
+      auto client =
+          worker::containerd::ContainerdClient::connect(containerd_.socket(), namespaceOf(w));
+      if (!client) return false;
+      auto containers = (*client)->listContainers();
+      if (!containers || !containers->empty()) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_F(OakCliDeploymentTest, ApplyOfAMissingImageSaysWhyAndFails) {
+  std::string ghost = image_.substr(0, image_.rfind('/')) + "/ghost:v1";
+  auto sla = slaOf("haunted", bj::array{bj::object{{"microservice_name", "ghost"}}}, ghost);
+  auto r = oak_.run(
+      {"apply", "-f", writeFile(dir_, "ghost.json", bj::serialize(sla)), "--timeout", "60s"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_THAT(r.err,
+              AllOf(StartsWith("oak: haunted.test.ghost.test/0 is FAILED: "), HasSubstr("ghost")))
+      << describe(r);
+  // The workers report their capacity, and oak shows it per cluster.
+  auto clusters = oak_.run({"cluster", "ls"});
+  EXPECT_THAT(clusters.out,
+              AllOf(HasSubstr(kClusterName), HasSubstr("active"), HasSubstr("docker")));
+  auto workers = oak_.run({"worker", "ls", "-o", "json"});
+  ASSERT_EQ(workers.exit_code, 0) << describe(workers);
+  auto view = bj::parse(workers.out).as_object();
+  EXPECT_EQ(view.at("clusters").as_array().at(0).as_object().at("workers").to_number<double>(), 2);
+}
+
+}  // namespace
+}  // namespace oak::testing
