@@ -24,6 +24,8 @@ void addUpFlags(CLI::App& app, UpOptions& o) {
   app.add_flag("!--no-containerd", o.start_containerd,
                "do not start containerd when it is not running");
   app.add_flag("--unikernel", o.unikernel, "let the worker run unikernels (QEMU)");
+  app.add_flag("!--no-overlay", o.overlay,
+               "instances share this machine's network instead of getting overlay addresses");
 }
 
 }  // namespace oak::up

@@ -24,6 +24,8 @@ struct UpOptions {
   std::string containerd_socket = "/run/containerd/containerd.sock";
   // Let the worker run unikernels too (QEMU).
   bool unikernel = false;
+  // The worker gives instances overlay addresses (when run as root with a TUN device).
+  bool overlay = true;
 };
 
 void addUpFlags(CLI::App& app, UpOptions& o);

@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/host_port.h"
 #include "common/unique_fd.h"
+#include "doctor/checks.h"
 #include "worker/host/host_probe.h"
 
 namespace oak::up {
@@ -149,6 +150,15 @@ Status Deployment::start() {
                                        "--containerd-socket",
                                        o_.containerd_socket};
   if (o_.unikernel) worker_args.push_back("--unikernel");
+  if (o_.overlay) {
+    auto tun = doctor::checkTun("/dev");
+    if (::geteuid() == 0 && tun.outcome == doctor::Outcome::kOk) {
+      worker_args.push_back("--overlay");
+    } else {
+      std::printf("note: instances share this machine's network (no overlay): %s\n",
+                  ::geteuid() != 0 ? "not running as root" : tun.detail.c_str());
+    }
+  }
   OAK_ASSIGN_OR_RETURN(auto worker, spawn("worker", std::move(worker_args)));
   // The worker serves its local endpoint once it has registered.
   return waitUntilReady(worker, log("worker"),
@@ -162,13 +172,14 @@ void Deployment::printBanner() const {
   std::string token = readTrimmed(o_.data_dir + "/cluster/worker-token");
   std::printf(
       "\nOakestra is up.\n"
+      "  Dashboard    http://%s:%u/\n"
       "  API          http://%s:%u  (OpenAPI: /api/docs/openapi.json)\n"
       "  Login        %s\n"
       "  CLI          oak --url http://%s:%u login\n"
       "  Join another worker to this cluster:\n"
-      "    oakestra worker --cluster http://%s:%u --token %s --name <worker-name>\n"
+      "    oakestra worker --cluster http://%s:%u --token %s --name <worker-name> --overlay\n"
       "  State and logs in %s. Ctrl-C stops everything; running it again resumes.\n\n",
-      advertise_.c_str(), port(o_.root_listen),
+      advertise_.c_str(), port(o_.root_listen), advertise_.c_str(), port(o_.root_listen),
       fresh_ ? "Admin / Admin (first start: change the password now)"
              : "your accounts (user Admin on a fresh start)",
       advertise_.c_str(), port(o_.root_listen), advertise_.c_str(), port(o_.cluster_listen),

@@ -24,7 +24,9 @@ class UpTest : public ::testing::Test {
                                  local(root_port_), "--cluster-listen", local(cluster_port_),
                                  "--mqtt-listen", local(mqtt_port_), "--metrics-listen",
                                  local(metrics_port_), "--no-containerd", "--containerd-socket",
-                                 dir_.file("none.sock"), "--advertise", "127.0.0.1"},
+                                 dir_.file("none.sock"), "--advertise", "127.0.0.1",
+                                 // Tests run in parallel on one host: no shared bridge or TUN.
+                                 "--no-overlay"},
         std::map<std::string, std::string>{}, dir_.file(log));
   }
   static std::string local(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
