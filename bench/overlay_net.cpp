@@ -150,10 +150,23 @@ int main(int argc, char** argv) {
   report("overlay, service IP, 2 workers",
          iperf((*server)->netns, (*client)->netns, service, seconds),
          pingPong(**lab, (*server)->netns, (*client)->netns, service, round_trips));
-  auto c = (*lab)->dataPath(0).counters();
-  std::printf("client worker: %llu packets from TUN, %llu to peers, %llu flows\n",
-              static_cast<unsigned long long>(c.tun_packets),
-              static_cast<unsigned long long>(c.to_peer_packets),
-              static_cast<unsigned long long>(c.flows_created));
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(1100));  // counters are published each second
+  for (size_t host : {0, 1}) {
+    auto c = (*lab)->dataPath(host).counters();
+    auto s = (*lab)->dataPath(host).stats();
+    std::printf(
+        "%s worker: %llu packets from TUN (%llu super-packets, %llu segments sent), %llu to "
+        "peers, %llu flows; %llu super-packets into TUN from %llu tunnel packets; offloads: TUN "
+        "%s, UDP GSO %s, GRO %s\n",
+        host == 0 ? "client" : "server", static_cast<unsigned long long>(c.tun_packets),
+        static_cast<unsigned long long>(s.super_packets),
+        static_cast<unsigned long long>(s.segments_sent),
+        static_cast<unsigned long long>(c.to_peer_packets),
+        static_cast<unsigned long long>(c.flows_created),
+        static_cast<unsigned long long>(s.coalesced_packets),
+        static_cast<unsigned long long>(s.coalesced_segments), s.tun_offload ? "on" : "off",
+        s.udp_gso ? "on" : "off", s.udp_gro ? "on" : "off");
+  }
   return 0;
 }

@@ -23,10 +23,20 @@ inline void store32(uint8_t* p, uint32_t v) {
   store16(p + 2, static_cast<uint16_t>(v));
 }
 
-// Adds `bytes` as big-endian 16-bit words (an odd last byte is padded with zero) to `sum`.
+// Adds `bytes` as big-endian 16-bit words (an odd last byte is padded with zero) to `sum`. Fast
+// enough for whole segments: eight bytes per step, in native order, swapped once at the end
+// (RFC 1071 2.B).
 uint64_t checksumAdd(uint64_t sum, std::span<const uint8_t> bytes);
+// Folds a sum to 16 bits without complementing it: the pseudo-header sum a packet with an
+// offloaded (partial) checksum carries in its checksum field.
+uint16_t checksumFold(uint64_t sum);
 // Folds a sum to 16 bits and complements it: the value to store in a checksum field.
 uint16_t checksumFinish(uint64_t sum);
+
+// The TCP/UDP pseudo-header (RFC 9293 3.1, RFC 8200 8.1) of a packet: its two addresses (4 or
+// 16 bytes each, as in the IP header), the protocol and the transport length.
+uint64_t pseudoHeaderSum(std::span<const uint8_t> source, std::span<const uint8_t> destination,
+                         uint8_t protocol, uint32_t length);
 
 // The checksum after the even-length field `before` was replaced by `after` (RFC 1624 eqn. 3,
 // which never turns a correct checksum into the other zero).

@@ -144,8 +144,11 @@ size_t pseudoHeaderChecksumOffset(const Packet& p) {
     case kProtoTcp:
       return p.l4_offset + 16u;
     case kProtoUdp:
-      // An IPv4 UDP checksum of 0 means the sender did not compute one.
-      if (p.isV4() && load16(p.bytes.data() + p.l4_offset + 6) == 0) return 0;
+      // An IPv4 UDP checksum of 0 means the sender did not compute one (a partial one is the
+      // pseudo-header sum, never left out).
+      if (p.isV4() && !p.partial_checksum && load16(p.bytes.data() + p.l4_offset + 6) == 0) {
+        return 0;
+      }
       return p.l4_offset + 6u;
     case kProtoIcmpv6:
       return p.isV4() ? 0 : p.l4_offset + 2u;
@@ -159,7 +162,12 @@ void replaceAddress(Packet& p, size_t offset, std::span<const uint8_t> after) {
   uint8_t* b = p.bytes.data();
   const std::span<const uint8_t> before(b + offset, after.size());
   if (p.isV4()) store16(b + 10, checksumAdjust(load16(b + 10), before, after));
-  if (const size_t at = pseudoHeaderChecksumOffset(p); at != 0) {
+  if (const size_t at = pseudoHeaderChecksumOffset(p); at != 0 && p.partial_checksum) {
+    // A plain (uncomplemented) sum: adjusting its complement and complementing back is
+    // exactly P' = P + ~m + m'.
+    const auto partial = static_cast<uint16_t>(~load16(b + at));
+    store16(b + at, static_cast<uint16_t>(~checksumAdjust(partial, before, after)));
+  } else if (at != 0) {
     uint16_t sum = checksumAdjust(load16(b + at), before, after);
     // UDP sends a computed zero as all ones (zero would mean "no checksum").
     if (sum == 0 && p.protocol == kProtoUdp) sum = 0xffff;

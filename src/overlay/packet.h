@@ -60,6 +60,11 @@ struct Packet {
   uint16_t fragment_offset = 0;  // in bytes
   uint32_t fragment_id = 0;      // IPv4 identification (16 bits) or IPv6 Fragment header id
 
+  // Set by the caller, not by parsing: the TCP/UDP checksum field holds the pseudo-header sum
+  // only, to be completed by whoever sends the packet (an offloaded checksum, vnet_header.h).
+  // Rewriting keeps it so, as the kernel does for CHECKSUM_PARTIAL.
+  bool partial_checksum = false;
+
   bool isV4() const { return version == 4; }
   bool firstFragment() const { return fragment && fragment_offset == 0; }
   bool laterFragment() const { return fragment && fragment_offset != 0; }
@@ -75,7 +80,8 @@ PacketError parsePacket(std::span<uint8_t> buffer, Packet& out);
 
 // Rewrite an address in place, updating the IPv4 header checksum and the transport checksum
 // (TCP, UDP, ICMPv6; an IPv4 UDP checksum of 0 means "none" and stays 0; ICMPv4 covers no
-// addresses). The family must be the packet's; the parsed fields follow the change.
+// addresses; a partial checksum stays a partial one). The family must be the packet's; the parsed
+// fields follow the change.
 void setSource(Packet& p, net::Ipv4Address a);
 void setSource(Packet& p, const net::Ipv6Address& a);
 void setDestination(Packet& p, net::Ipv4Address a);

@@ -36,8 +36,10 @@ IpAddress unwiden(const net::Ipv6Address& a, bool v4) {
   return v4 ? IpAddress(narrow(a)) : IpAddress(a);
 }
 
-bool tooBig(const Packet& p, uint16_t mtu) {
-  return p.bytes.size() > mtu && (!p.isV4() || p.dont_fragment);
+// A super-packet is too big when its segments are.
+bool tooBig(const Packet& p, uint16_t mtu, const TunRead& read = {}) {
+  const size_t size = read.isSuper() ? read.largestSegment() : p.bytes.size();
+  return size > mtu && (!p.isV4() || p.dont_fragment);
 }
 
 const InstanceRoute* findByNsip(std::span<const InstanceRoute> instances,
@@ -148,17 +150,22 @@ bool ProxyCore::local(const IpAddress& address) const {
 }
 
 Verdict ProxyCore::fromTun(std::span<uint8_t> buffer, size_t length) {
+  return fromTun(buffer, length, TunRead{});
+}
+
+Verdict ProxyCore::fromTun(std::span<uint8_t> buffer, size_t length, const TunRead& read) {
   ++counters_.tun_packets;
   counters_.tun_bytes += length;
   Packet p;
   if (length > buffer.size() || parsePacket(buffer.first(length), p) != PacketError::kOk) {
     return drop(DropReason::kMalformed);
   }
+  p.partial_checksum = read.isSuper();
   if (!isServiceAddress(p.destination())) return drop(DropReason::kNotServiceDestination);
   const TimePoint now = clock_.now();
   if (p.laterFragment()) return laterFragmentFromTun(p, now);
   if (!proxiable(p)) return drop(DropReason::kUnsupportedProtocol);
-  if (tooBig(p, config_.mtu)) {
+  if (tooBig(p, config_.mtu, read)) {
     const bool known = p.isV4() ? table_->localSender(p.src4) : table_->localSender(p.src6);
     if (!known) return drop(DropReason::kUnknownSender);
     return icmp(buffer, p, IcmpErrorKind::kTooBig, DropReason::kNone);

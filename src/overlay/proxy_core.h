@@ -22,6 +22,7 @@
 #include "overlay/icmp.h"
 #include "overlay/packet.h"
 #include "overlay/routes.h"
+#include "overlay/vnet_header.h"
 
 namespace oak::overlay {
 
@@ -98,6 +99,12 @@ class ProxyCore {
   // `length` bytes at the start of `buffer` hold the packet; the rest of `buffer` is room for
   // ICMP errors (a 64 KiB buffer is always enough).
   Verdict fromTun(std::span<uint8_t> buffer, size_t length);
+  // The same for a packet read from a TUN device with offloads, as prepareTunRead described it.
+  // A super-packet is decided as the one packet it is (one flow lookup for up to 64 KiB), its
+  // largest segment checked against the MTU, and its checksum kept partial when rewritten; the
+  // caller cuts it into segments for the tunnel (Segmenter) or writes it back whole. Counters
+  // count it as one packet.
+  Verdict fromTun(std::span<uint8_t> buffer, size_t length, const TunRead& read);
   Verdict fromTunnel(std::span<uint8_t> buffer, size_t length, const TunnelEndpoint& from);
   // For a packet that got kQuery and whose address stayed unknown: replaces it with "destination
   // unreachable" for the TUN device (kIcmpToTun), or kDrop if no ICMP error may be sent.

@@ -79,9 +79,10 @@ class HostNetwork {
   virtual Status detachInstance(const InstanceLink& link) = 0;
 
   // Creates (or attaches to) the TUN device, IFF_TUN | IFF_NO_PI (raw IP packets, one per read
-  // or write; with `offload`, each behind a virtio-net header), sets its MTU, brings it up and routes the overlay prefixes (10.16.0.0/12 and
-  // fc00::/7) into it. The device has no overlay address of its own. It disappears with the last
-  // fd unless made persistent elsewhere. The fd is blocking; callers set O_NONBLOCK as they need.
+  // or write; with `offload`, each behind a virtio-net header), sets its MTU, brings it up and
+  // routes the overlay prefixes (10.16.0.0/12 and fc00::/7) into it. The device has no overlay
+  // address of its own. It disappears with the last fd unless made persistent elsewhere. The fd is
+  // blocking; callers set O_NONBLOCK as they need.
   virtual Result<UniqueFd> openTun(const TunConfig& tun) = 0;
   Result<UniqueFd> openTun(const std::string& name, int mtu) {
     TunConfig tun;

@@ -3,8 +3,12 @@
 // local instances to service and instance addresses) and the tunnel socket (UDP, datagrams from
 // and to other workers), deciding each packet with a ProxyCore. Reads and sends are batched
 // (non-blocking read loops on the TUN, recvmmsg/sendmmsg on the socket) into preallocated
-// buffers: nothing allocates per packet. Packets to addresses without a route wait (a few per
-// address) while the control plane asks the cluster, then go on or are answered with ICMP
+// buffers: nothing allocates per packet. Where the kernel offers them, offloads move up to
+// 64 KiB per system call: a TUN device opened with offloads (TunConfig::offload) hands out TCP
+// super-packets, decided once and sent as one train of segments (UDP_SEGMENT); the tunnel socket
+// receives trains (UDP_GRO), whose TCP segments are joined again into super-packets for the
+// device (docs/design/overlay.md, "Offloads"). Packets to addresses without a route wait (a few
+// per address) while the control plane asks the cluster, then go on or are answered with ICMP
 // "unreachable". Every few seconds the thread probes the round trip to the workers in the table,
 // for the "closest" policy.
 
@@ -26,6 +30,18 @@ struct DataPathOptions {
   uint16_t tunnel_port = 50103;
 };
 
+// What the offloads do (published about once a second, like the counters).
+struct DataPathStats {
+  bool tun_offload = false;         // the TUN device has a virtio-net header: super-packets
+  bool udp_gso = false;             // segments leave the tunnel socket in trains (UDP_SEGMENT)
+  bool udp_gro = false;             // and arrive in trains (UDP_GRO)
+  uint64_t super_packets = 0;       // read from the TUN device
+  uint64_t segments_sent = 0;       // cut from them for the tunnel
+  uint64_t offload_errors = 0;      // TUN reads whose virtio-net header was refused (dropped)
+  uint64_t coalesced_packets = 0;   // super-packets written into the TUN device
+  uint64_t coalesced_segments = 0;  // tunnel packets that went into them
+};
+
 class DataPath {
  public:
   // Called on the data-path thread: the caller posts to its own loop.
@@ -42,6 +58,7 @@ class DataPath {
   void setTable(std::shared_ptr<const overlay::ServiceTable> table);
   void queryDone(const std::string& address, bool found);
   overlay::ProxyCounters counters() const;
+  DataPathStats stats() const;
   uint16_t tunnelPort() const;
 
  private:

@@ -155,6 +155,34 @@ TEST(PacketTest, UdpChecksums) {
   EXPECT_TRUE(checksumsValid(b));
 }
 
+TEST(PacketTest, PartialChecksumsStayPartialForTheNewAddresses) {
+  struct Case {
+    IpAddress src, dst, new_src, new_dst;
+  };
+  const Case cases[] = {{v4("10.18.0.2"), v4("10.30.0.1"), v4("10.30.0.9"), v4("10.18.0.70")},
+                        {v6("fc00::2"), v6("fdff:2000::1"), v6("fdff::9"), v6("fc00::146")}};
+  for (const Case& c : cases) {
+    for (uint8_t protocol : {kProtoTcp, kProtoUdp}) {
+      testing::PacketSpec spec{.src = c.src, .dst = c.dst, .protocol = protocol};
+      spec.payload = 1001;
+      Bytes b = testing::buildPacket(spec);
+      testing::makeChecksumPartial(b);
+      Packet p = parseOk(b);
+      p.partial_checksum = true;
+      setSource(p, c.new_src);
+      setDestination(p, c.new_dst);
+      // What the sender would have put there for the new addresses.
+      spec.src = c.new_src;
+      spec.dst = c.new_dst;
+      Bytes expected = testing::buildPacket(spec);
+      testing::makeChecksumPartial(expected);
+      EXPECT_EQ(b, expected) << toString(c.src) << " " << int(protocol);
+      testing::completePartialChecksum(b);
+      EXPECT_TRUE(checksumsValid(b));
+    }
+  }
+}
+
 TEST(PacketTest, UdpChecksumThatComputesToZeroIsSentAsAllOnes) {
   // Choose a payload word so that the checksum after the rewrite computes to 0.
   testing::PacketSpec after{.src = v4("10.30.0.9"), .dst = v4("10.18.0.70"), .protocol = kProtoUdp};

@@ -9,6 +9,8 @@
 #include "net/address_plan.h"
 #include "overlay/checksum.h"
 #include "overlay/probe.h"
+#include "overlay/segmenter.h"
+#include "overlay/vnet_header.h"
 #include "testing_packets.h"
 
 namespace oak::overlay {
@@ -132,6 +134,13 @@ class Worker {
     Bytes buffer(65536, 0);
     std::copy(packet.begin(), packet.end(), buffer.begin());
     Verdict v = core_.fromTun(buffer, packet.size());
+    return finish(v, std::move(buffer), packet.size());
+  }
+  // A super-packet read from a TUN device with offloads (its checksum partial).
+  Out fromTunSuper(const Bytes& packet, const TunRead& read) {
+    Bytes buffer(65536 + 2048, 0);
+    std::copy(packet.begin(), packet.end(), buffer.begin());
+    Verdict v = core_.fromTun(buffer, packet.size(), read);
     return finish(v, std::move(buffer), packet.size());
   }
   Out fromTunnel(const Bytes& packet, const TunnelEndpoint& from) {
@@ -457,6 +466,85 @@ TEST_F(ProxyCoreTest, LocalDeliveryTranslatesBothWays) {
   }
   EXPECT_EQ(w1_.core().counters().to_peer_packets, 0u);
   EXPECT_EQ(w1_.core().counters().to_tun_packets, 4u);
+}
+
+// A TCP super-packet of `segments` segments of `size` bytes, as a TUN device with offloads
+// hands it out, and its layout.
+std::pair<Bytes, TunRead> superPacket(const char* src, const char* dst, size_t size,
+                                      size_t segments) {
+  Bytes b = packet(src, 40000, dst, 80, {.flags = 0x18, .payload = size * segments});
+  testing::makeChecksumPartial(b);
+  const bool v4 = b[0] >> 4 == 4;
+  const uint16_t l4 = v4 ? 20 : 40;
+  TunRead read;
+  const VnetHeader h{.flags = VnetHeader::kNeedsChecksum,
+                     .gso_type = v4 ? VnetHeader::kGsoTcpV4 : VnetHeader::kGsoTcpV6,
+                     .gso_size = static_cast<uint16_t>(size),
+                     .csum_start = l4,
+                     .csum_offset = 16};
+  EXPECT_EQ(prepareTunRead(h, b, read), VnetError::kOk);
+  EXPECT_TRUE(read.isSuper());
+  return {b, read};
+}
+
+// The rewritten super-packet, its checksum completed, is valid and differs from the original
+// in addresses (and checksums) only.
+void expectSuperAddresses(const Out& out, const Bytes& original, const char* src, const char* dst) {
+  Bytes whole = out.bytes;
+  testing::completePartialChecksum(whole);
+  EXPECT_TRUE(checksumsValid(whole));
+  EXPECT_TRUE(onlyAddressesChanged(original, out.bytes));
+  Packet p;
+  ASSERT_EQ(parsePacket(whole, p), PacketError::kOk);
+  EXPECT_EQ(p.source(), ip(src));
+  EXPECT_EQ(p.destination(), ip(dst));
+}
+
+TEST_F(ProxyCoreTest, SuperPacketsAreDecidedOnceAndKeepTheirChecksumPartial) {
+  w1_.setJobs(allJobs({kServers[0]}));
+  for (bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "v6" : "v4");
+    auto [request, read] =
+        superPacket(v6 ? "fc00::2" : "10.18.0.2", v6 ? "fdff:2000::1" : "10.30.0.1", 1390, 40);
+    Out out = w1_.fromTunSuper(request, read);
+    ASSERT_EQ(out.verdict.kind, Verdict::kToPeer) << toString(out.verdict.reason);
+    EXPECT_EQ(out.verdict.peer, kW2);
+    EXPECT_EQ(out.verdict.length, request.size());
+    expectSuperAddresses(out, request, v6 ? "fdff::10" : "10.30.0.10",
+                         v6 ? "fc00::102" : "10.18.0.66");
+    // Its segments are what a plain packet of the same flow would have become.
+    Segmenter segmenter(out.bytes, read);
+    ASSERT_EQ(segmenter.count(), 40u);
+    for (size_t i : {size_t{0}, size_t{39}}) {
+      Bytes segment(read.header_length);
+      auto payload = segmenter.segment(i, segment);
+      segment.insert(segment.end(), payload.begin(), payload.end());
+      Out one{out.verdict, segment};
+      expectAddresses(one, v6 ? "fdff::10" : "10.30.0.10", v6 ? "fc00::102" : "10.18.0.66");
+    }
+
+    // Delivered on this worker (both ends local): rewritten both ways, still partial.
+    auto [local, local_read] =
+        superPacket(v6 ? "fc00::2" : "10.18.0.2", v6 ? "fdff:2000::20" : "10.30.0.20", 1390, 3);
+    out = w1_.fromTunSuper(local, local_read);
+    ASSERT_EQ(out.verdict.kind, Verdict::kToTun);
+    expectSuperAddresses(out, local, v6 ? "fdff::10" : "10.30.0.10", v6 ? "fc00::5" : "10.18.0.5");
+  }
+  EXPECT_EQ(w1_.core().counters().tun_packets, 4u) << "a super-packet counts once";
+}
+
+TEST_F(ProxyCoreTest, SuperPacketsAreTooBigWhenTheirSegmentsAre) {
+  auto [fits, fits_read] = superPacket("10.18.0.2", "10.30.0.1", 1450 - 40, 20);
+  EXPECT_EQ(w1_.fromTunSuper(fits, fits_read).verdict.kind, Verdict::kToPeer);
+  auto [big, big_read] = superPacket("10.18.0.2", "10.30.0.1", 1451 - 40, 20);
+  Out out = w1_.fromTunSuper(big, big_read);
+  ASSERT_EQ(out.verdict.kind, Verdict::kIcmpToTun);
+  EXPECT_EQ(out.packet().icmp_code, 4);
+  EXPECT_EQ(load16(&out.bytes[26]), 1450);
+  auto [big6, big6_read] = superPacket("fc00::2", "fdff:2000::1", 1451 - 60, 20);
+  out = w1_.fromTunSuper(big6, big6_read);
+  ASSERT_EQ(out.verdict.kind, Verdict::kIcmpToTun);
+  EXPECT_EQ(out.packet().icmp_type, 2);
 }
 
 TEST_F(ProxyCoreTest, IdleFlowsExpire) {

@@ -237,6 +237,29 @@ Bytes reassemble(const std::vector<Bytes>& fragments) {
   return out;
 }
 
+void fixChecksums(Bytes& packet) {
+  const Layout l = layoutOf(packet);
+  if (l.v4) fixIpv4HeaderChecksum(packet);
+  if (const size_t at = transportChecksumOffset(l); at != 0) {
+    uint16_t sum = transportChecksum(packet, l);
+    if (sum == 0 && l.protocol == 17) sum = 0xffff;
+    put16(packet, at, sum);
+  }
+}
+
+void makeChecksumPartial(Bytes& packet) {
+  const Layout l = layoutOf(packet);
+  uint32_t sum = pseudoHeader(packet, l, packet.size() - l.l4);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  put16(packet, transportChecksumOffset(l), static_cast<uint16_t>(sum));
+}
+
+void completePartialChecksum(Bytes& packet) {
+  const Layout l = layoutOf(packet);
+  const uint16_t sum = finish(sum16(std::span<const uint8_t>(packet).subspan(l.l4)));
+  put16(packet, transportChecksumOffset(l), sum == 0 ? 0xffff : sum);
+}
+
 ::testing::AssertionResult checksumsValid(std::span<const uint8_t> p) {
   const Layout l = layoutOf(p);
   if (l.v4) {

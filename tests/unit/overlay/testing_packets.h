@@ -40,6 +40,15 @@ Bytes fromHex(std::string_view hex);
 net::Ipv4Address v4(const char* text);
 net::Ipv6Address v6(const char* text);
 
+// Sets every checksum of an unfragmented packet, computed from scratch: the IPv4 header and the
+// TCP/UDP/ICMP/ICMPv6 one.
+void fixChecksums(Bytes& packet);
+// Replaces the TCP/UDP checksum with what a packet whose checksum is offloaded carries: the
+// folded pseudo-header sum, not complemented.
+void makeChecksumPartial(Bytes& packet);
+// Completes such a checksum, as the device would.
+void completePartialChecksum(Bytes& packet);
+
 // Every checksum recomputed from scratch: the IPv4 header, and the TCP/UDP/ICMP/ICMPv6 checksum
 // of unfragmented packets.
 ::testing::AssertionResult checksumsValid(std::span<const uint8_t> packet);

@@ -14,6 +14,13 @@
 namespace oak::worker::testing {
 namespace {
 
+// The TUN as raw packets on the fd, which these tests read and write themselves.
+TunConfig plainTun() {
+  TunConfig tun;
+  tun.offload = false;
+  return tun;
+}
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Protocol = net::PortMapping::Protocol;
@@ -160,7 +167,7 @@ TEST_F(PortMapperTest, RemoveCopesWithElementsDeletedBehindItsBack) {
 TEST_F(PortMapperTest, OverlayTrafficToAnotherInstanceKeepsItsDestination) {
   // A maps host port 8080 but listens nowhere; B listens on its own port 8080. A SYN that the
   // proxy delivers to B through the TUN must reach B (SYN-ACK), not be diverted to A (RST).
-  Result<UniqueFd> tun = host_.openTun("oaktun0", 1450);
+  Result<UniqueFd> tun = host_.openTun(plainTun());
   ASSERT_TRUE(tun) << tun.error().message;
   UniqueFd server = listenIn(b_, 8080);
   ASSERT_TRUE(map(kTask, a_, {{8080, 80, Protocol::kTcp}}));
@@ -188,7 +195,7 @@ TEST_F(PortMapperTest, InstanceTrafficLeavingTheHostIsMasqueraded) {
 }
 
 TEST_F(PortMapperTest, InstanceTrafficIntoTheOverlayKeepsItsSource) {
-  Result<UniqueFd> tun = host_.openTun("oaktun0", 1450);
+  Result<UniqueFd> tun = host_.openTun(plainTun());
   ASSERT_TRUE(tun) << tun.error().message;
   ASSERT_TRUE(runInNetns(a_.netns_path, [] { return sendUdp("10.30.0.7", 5000, "x"); }));
   Ipv4Packet header;

@@ -22,6 +22,7 @@ class TunTest : public KernelTest {
     tun_.mtu = 1400;
     tun_.source4 = bridge_.gateway4();
     tun_.source6 = bridge_.gateway6();
+    tun_.offload = false;  // raw packets on the fd; the offload tests turn it on
   }
 
   NetlinkHostNetwork host_;
@@ -58,6 +59,30 @@ TEST_F(TunTest, PacketsTheHostSendsIntoTheOverlayArriveOnTheFd) {
       fd->get(), [](const std::vector<uint8_t>& p) { return ipv6Destination(p) == "fdff::1"; });
   ASSERT_TRUE(packet6) << packet6.error().message;
   EXPECT_EQ(ipv6Source(*packet6), "fc00::1");
+}
+
+TEST_F(TunTest, WithOffloadsEveryPacketComesBehindAVirtioNetHeader) {
+  tun_.offload = true;
+  Result<UniqueFd> fd = host_.openTun(tun_);
+  ASSERT_TRUE(fd) << fd.error().message;
+  EXPECT_THAT(sh("ip -d link show oaktun0"), HasSubstr("vnet_hdr on"));
+  ASSERT_TRUE(sendUdp("10.30.0.1", 5000, "hello"));
+  Ipv4Packet header;
+  auto packet = readPacket(fd->get(), [&](const std::vector<uint8_t>& p) {
+    return p.size() > 10 && parseIpv4(std::vector<uint8_t>(p.begin() + 10, p.end()), header) &&
+           header.destination == "10.30.0.1";
+  });
+  ASSERT_TRUE(packet) << packet.error().message;
+  // The host's own UDP leaves its checksum to the device: flags NEEDS_CSUM, no segmentation,
+  // the checksum field 20 + 6 bytes into the packet (little-endian header fields).
+  const std::vector<uint8_t>& p = *packet;
+  EXPECT_EQ(p[1], 0) << "no segmentation";
+  if (p[0] & 1) {
+    EXPECT_EQ(p[6] | (p[7] << 8), 20);
+    EXPECT_EQ(p[8] | (p[9] << 8), 6);
+  }
+  EXPECT_EQ(header.source, "10.18.0.1");
+  EXPECT_EQ(header.destination_port, 5000);
 }
 
 TEST_F(TunTest, TheDeviceGoesWithItsLastFd) {
