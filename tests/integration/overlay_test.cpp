@@ -33,6 +33,8 @@ using ::testing::HasSubstr;
 
 constexpr int kPort = 8080;
 
+// Services reserve no cores (`vcpus: 0`): these tests are about the network, and clients that
+// follow each other on a 2-core worker must not wait for capacity reports.
 class OverlayTest : public HierarchyTest {
  protected:
   void SetUp() override {
@@ -105,7 +107,8 @@ class OverlayTest : public HierarchyTest {
     bj::object server{
         {"microservice_name", name},
         {"cmd", bj::array{"sh", "-c", "nettool serve tcp 8080 & nettool serve udp 8080 & wait"}},
-        {"constraints", pinnedTo("w2")}};
+        {"constraints", pinnedTo("w2")},
+        {"vcpus", 0}};
     if (!port.empty()) server["port"] = port;
     std::string id = deploy(server);
     waitForStatus(id, "RUNNING");
@@ -147,6 +150,7 @@ class OverlayTest : public HierarchyTest {
                                      const std::string& script) {
     std::string id = deploy({{"microservice_name", name},
                              {"one_shot", true},
+                             {"vcpus", 0},
                              {"cmd", bj::array{"sh", "-c", script}},
                              {"constraints", pinnedTo(worker)}});
     waitForStatus(id, "COMPLETED", "", 120s);
@@ -170,8 +174,9 @@ TEST_F(OverlayTest, RoundRobinReachesInstancesOnBothWorkersInBothFamiliesAndProt
   for (bool v6 : {false, true}) {
     for (const std::string proto : {"tcp", "udp"}) {
       std::string address = rrAddress(server, v6);
-      auto lines = runClient(fmt::format("cli{}{}", v6 ? 6 : 4, proto), "w1",
-                             fmt::format("nettool ask {} {} {} 100", proto, address, kPort));
+      auto lines = runClient(
+          fmt::format("cli{}{}", v6 ? 6 : 4, proto), "w1",
+          fmt::format("nettool ask {} {} {} 100 --timeout-ms 5000", proto, address, kPort));
       ASSERT_EQ(lines.size(), 100u) << proto << " " << address;
       auto counts = countByServer(lines);
       ASSERT_EQ(counts.size(), 2u) << "answers from both instances: " << lines.front();
@@ -187,7 +192,9 @@ TEST_F(OverlayTest, RoundRobinReachesInstancesOnBothWorkersInBothFamiliesAndProt
 TEST_F(OverlayTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePort) {
   std::string server = twoServers("srv");
   std::string address = rrAddress(server, false);
-  std::string script = fmt::format("nettool ask udp {} {} 5 --src-port 40000", address, kPort);
+  // The first datagram waits for the route (a query through cluster and root): a long timeout.
+  std::string script =
+      fmt::format("nettool ask udp {} {} 5 --src-port 40000 --timeout-ms 5000", address, kPort);
   auto a = runClient("clia", "w1", script);
   auto b = runClient("clib", "w1", script);
   // The servers see each client as its own instance address.
@@ -214,7 +221,8 @@ TEST_F(OverlayTest, TrafficMovesToTheSurvivorWhenAnInstanceDies) {
                          fmt::format("while true; do nettool ask tcp {} {} 1 --timeout-ms 300; "
                                      "sleep 0.1; done",
                                      address, kPort)}},
-       {"constraints", pinnedTo("w1")}});
+       {"constraints", pinnedTo("w1")},
+       {"vcpus", 0}});
   waitForStatus(client, "RUNNING");
   ASSERT_TRUE(eventually("the client reaches both servers", 20s,
                          [&] { return countByServer(logLines(client, "stdout")).size() >= 2; }));
@@ -243,6 +251,7 @@ TEST_F(OverlayTest, APortMappingPublishesAnInstanceOnItsWorkersAddress) {
   std::string id = deploy({{"microservice_name", "web"},
                            {"cmd", bj::array{"nettool", "serve", "tcp", "8080"}},
                            {"port", "9090:8080/tcp"},
+                           {"vcpus", 0},
                            {"constraints", pinnedTo("w2")}});
   waitForStatus(id, "RUNNING");
   // From the test's namespace (outside the worker) to the worker's underlay address.
