@@ -204,7 +204,7 @@ TEST_F(OverlayTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePort) {
       peers.insert(l.substr(l.find(' ') + 1, l.rfind(':') - l.find(' ') - 1));
     return peers;
   };
-  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(a.size(), 5u) << ::testing::PrintToString(a);
   ASSERT_EQ(b.size(), 5u);
   EXPECT_EQ(peerOf(a).size(), 1u);
   EXPECT_EQ(peerOf(b).size(), 1u);

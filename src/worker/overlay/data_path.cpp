@@ -47,6 +47,7 @@ constexpr size_t kTrainSegments = 64;     // per UDP_SEGMENT message (the kernel
 constexpr size_t kMaxUdpPayload = 65507;  // of one message, IPv4's limit
 constexpr size_t kHeldPerAddress = 8;
 constexpr size_t kHeldAddresses = 256;
+constexpr auto kHoldTimeout = std::chrono::seconds(5);  // as the control plane's query
 constexpr auto kProbeEvery = std::chrono::seconds(5);
 
 // A control message buffer holding one int or uint16_t.
@@ -123,6 +124,14 @@ struct DataPath::Impl {
     std::vector<uint8_t> bytes;
     overlay::TunRead read;
   };
+  // Packets waiting for an address's route. The route may come with the query's answer or later
+  // with a table change: a fresh instance can send before its own RUNNING report has reached the
+  // root, so the answer about it may not list it yet.
+  struct Waiting {
+    std::deque<Held> packets;
+    Clock::TimePoint since;
+    bool answered = false;  // the query came back; the route may follow with a table change
+  };
 
   UniqueFd tun;
   UniqueFd udp;
@@ -172,7 +181,7 @@ struct DataPath::Impl {
   std::array<iovec, overlay::TcpCoalescer::kMaxSegments + 1> tun_iov{};
   overlay::TcpCoalescer coalescer;
 
-  std::map<std::string, std::deque<Held>> held;
+  std::map<std::string, Waiting> held;
   std::shared_ptr<const overlay::ServiceTable> table;
   Clock::TimePoint last_sweep{};
   Clock::TimePoint last_probe{};
@@ -199,6 +208,7 @@ struct DataPath::Impl {
     const std::span<const uint8_t> pieces[1] = {data};
     writeTun(vnet, pieces);
   }
+  void expireHeld();
   void hold(const overlay::IpAddress& address, std::span<const uint8_t> packet,
             const overlay::TunRead& read);
   void release(const std::string& address, bool found);
@@ -344,6 +354,7 @@ void DataPath::Impl::run() {
     auto now = clock.now();
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;
+      expireHeld();
       core.sweep();
       publish();
     }
@@ -375,8 +386,23 @@ void DataPath::Impl::applyInbox() {
   if (fresh) {
     table = fresh;
     core.setTable(std::move(fresh));
+    // Answered addresses whose route was missing: the new table may have it.
+    std::vector<std::string> retry;
+    for (const auto& [address, w] : held) {
+      if (w.answered) retry.push_back(address);
+    }
+    for (const auto& address : retry) release(address, true);
   }
   for (const auto& [address, found] : done) release(address, found);
+}
+
+void DataPath::Impl::expireHeld() {
+  auto now = clock.now();
+  std::vector<std::string> expired;
+  for (const auto& [address, w] : held) {
+    if (now - w.since >= kHoldTimeout) expired.push_back(address);
+  }
+  for (const auto& address : expired) release(address, false);
 }
 
 void DataPath::Impl::readTun() {
@@ -607,28 +633,34 @@ void DataPath::Impl::hold(const overlay::IpAddress& address, std::span<const uin
   auto it = held.find(key);
   if (it == held.end()) {
     if (held.size() >= kHeldAddresses) return;  // dropped; the sender retries
-    it = held.emplace(key, std::deque<Held>{}).first;
+    it = held.emplace(key, Waiting{{}, clock.now(), false}).first;
     query_hook(key);
   }
-  if (it->second.size() < kHeldPerAddress) {
-    it->second.push_back(Held{std::vector<uint8_t>(packet.begin(), packet.end()), read});
+  if (it->second.packets.size() < kHeldPerAddress) {
+    it->second.packets.push_back(Held{std::vector<uint8_t>(packet.begin(), packet.end()), read});
   }
 }
 
 void DataPath::Impl::release(const std::string& address, bool found) {
   auto it = held.find(address);
   if (it == held.end()) return;
-  auto packets = std::move(it->second);
+  Waiting waiting = std::move(it->second);
   held.erase(it);
   const std::span<uint8_t> buffer = std::span<uint8_t>(tun_in).subspan(vnet_size);
-  for (auto& p : packets) {
+  std::deque<Held> still;
+  for (auto& p : waiting.packets) {
     std::memcpy(buffer.data(), p.bytes.data(), p.bytes.size());
     auto v = found ? core.fromTun(buffer, p.bytes.size(), p.read)
                    : core.buildUnreachable(buffer, p.bytes.size());
-    // Still unknown after an answer (the routes did not name it): unreachable.
-    if (v.kind == overlay::Verdict::kQuery) v = core.buildUnreachable(buffer, p.bytes.size());
+    if (v.kind == overlay::Verdict::kQuery) {
+      // Answered, but the routes do not name it yet: it waits for a table change (bounded by
+      // kHoldTimeout, then "unreachable").
+      still.push_back(std::move(p));
+      continue;
+    }
     dispatchTun(buffer, v, p.read);
   }
+  if (!still.empty()) held.emplace(address, Waiting{std::move(still), waiting.since, true});
 }
 
 void DataPath::Impl::probePeers() {
