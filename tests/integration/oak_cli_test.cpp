@@ -12,6 +12,7 @@
 
 #include <set>
 
+#include "containerd_cleanup.h"
 #include "containerd_daemon.h"
 #include "hierarchy_fixture.h"
 #include "registry.h"
@@ -252,30 +253,10 @@ TEST_F(OakCliRootTest, WrongUrlBadSlaAndNoClusterEachSayWhatIsWrongInOneLine) {
 
 // --- A hierarchy with containers: an application's life ----------------------------------------
 
-// One registry and image for the whole binary.
-std::string busyboxImage() {
-  static std::unique_ptr<LocalRegistry> registry;
-  static std::string reference = [] {
-    auto started = LocalRegistry::start();
-    if (!started) {
-      ADD_FAILURE() << started.error().message;
-      return std::string();
-    }
-    registry = std::move(*started);
-    auto pushed = pushBusyboxImage(*registry, "busybox", "v1");
-    if (!pushed) {
-      ADD_FAILURE() << pushed.error().message;
-      return std::string();
-    }
-    return pushed->reference;
-  }();
-  return reference;
-}
-
 class OakCliDeploymentTest : public HierarchyTest {
  protected:
   void SetUp() override {
-    image_ = busyboxImage();
+    image_ = sharedBusyboxImage();
     ASSERT_FALSE(image_.empty());
     default_code_ = image_;
     ASSERT_TRUE(containerd_.waitReady(30s));
@@ -287,20 +268,7 @@ class OakCliDeploymentTest : public HierarchyTest {
 
   void TearDown() override {
     HierarchyTest::TearDown();
-    // Stopped workers leave their containers running, as they should: remove them.
-    for (const auto& name : {"w1", "w2"}) {
-      auto client =
-          worker::containerd::ContainerdClient::connect(containerd_.socket(), namespaceOf(name));
-      if (!client) continue;
-      auto listed = (*client)->listContainers();
-      if (!listed) continue;
-      for (const auto& c : *listed) {
-        (*client)->killTask(c.id, SIGKILL);
-        (*client)->waitTask(c.id, 5s);
-        (*client)->deleteTask(c.id);
-        (*client)->deleteContainer(c.id);
-      }
-    }
+    for (const auto& name : {"w1", "w2"}) removeContainers(containerd_.socket(), namespaceOf(name));
   }
 
   std::vector<std::string> workerArgs(const std::string& name) const override {

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "containerd_cleanup.h"
 #include "containerd_daemon.h"
 #include "hierarchy_fixture.h"
 #include "network_lab.h"
@@ -60,17 +61,7 @@ class OverlayTest : public HierarchyTest {
   void TearDown() override {
     HierarchyTest::TearDown();
     for (const auto& name : {"w1", "w2"}) {
-      if (auto client = worker::containerd::ContainerdClient::connect(containerd_.socket(),
-                                                                      namespaceOf(name))) {
-        if (auto listed = (*client)->listContainers()) {
-          for (const auto& c : *listed) {
-            (*client)->killTask(c.id, SIGKILL);
-            (*client)->waitTask(c.id, 5s);
-            (*client)->deleteTask(c.id);
-            (*client)->deleteContainer(c.id);
-          }
-        }
-      }
+      removeContainers(containerd_.socket(), namespaceOf(name));
       // Instance namespaces outlive their worker by design; the test removes them.
       std::error_code ec;
       std::string dir = "/run/oakestra/" + namespaceOf(name) + "/netns";

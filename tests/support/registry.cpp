@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include <gtest/gtest.h>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -275,6 +277,25 @@ Result<PushedIndex> pushMultiPlatformImage(const LocalRegistry& registry, const 
   out.digest = headerOf(put, "docker-content-digest");
   if (out.digest.empty()) return failure("the registry answered the index push without a digest");
   return out;
+}
+
+std::string sharedBusyboxImage() {
+  static std::unique_ptr<LocalRegistry> registry;
+  static std::string reference = [] {
+    auto started = LocalRegistry::start();
+    if (!started) {
+      ADD_FAILURE() << started.error().message;
+      return std::string();
+    }
+    registry = std::move(*started);
+    auto pushed = pushBusyboxImage(*registry, "busybox", "v1");
+    if (!pushed) {
+      ADD_FAILURE() << pushed.error().message;
+      return std::string();
+    }
+    return pushed->reference;
+  }();
+  return reference;
 }
 
 }  // namespace oak::testing

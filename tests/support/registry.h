@@ -84,6 +84,10 @@ Result<PushedImage> pushBusyboxImage(const LocalRegistry& registry, const std::s
                                      const std::string& tag,
                                      const BusyboxImageOptions& options = {});
 
+// "busybox:v1" in a registry on loopback started once per test binary (kept until it exits);
+// "" after reporting a failure.
+std::string sharedBusyboxImage();
+
 struct PushedIndex {
   std::string reference;  // "ADDRESS:PORT/NAME:TAG", naming the index
   std::string digest;     // index digest

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "../integration/hierarchy_fixture.h"
+#include "containerd_cleanup.h"
 #include "containerd_daemon.h"
 #include "registry.h"
 #include "worker/runtime/containerd/client.h"
@@ -34,19 +35,7 @@ class WebDashboardTest : public HierarchyTest {
 
   void TearDown() override {
     HierarchyTest::TearDown();
-    // Stopped workers leave their containers running, as they should: remove them.
-    for (const auto& name : {"w1", "w2"}) {
-      auto client = worker::containerd::ContainerdClient::connect(containerd_.socket(), ns(name));
-      if (!client) continue;
-      auto listed = (*client)->listContainers();
-      if (!listed) continue;
-      for (const auto& c : *listed) {
-        (*client)->killTask(c.id, SIGKILL);
-        (*client)->waitTask(c.id, 5s);
-        (*client)->deleteTask(c.id);
-        (*client)->deleteContainer(c.id);
-      }
-    }
+    for (const auto& name : {"w1", "w2"}) removeContainers(containerd_.socket(), ns(name));
   }
 
   std::vector<std::string> workerArgs(const std::string& name) const override {
