@@ -87,6 +87,7 @@ struct Options {
   int stall_s = 30;
   int late_registrations = 10;
   int probe_ms = 20;  // QoS 1 probe period while late registrations run (stall measurement)
+  int scrapes = 0;    // GET /metrics requests at the end
   int cluster_pid = 0;
   int broker_pid = 0;
   std::string mqtt_host;  // default: what the registration answered
@@ -1011,6 +1012,35 @@ void countActive(Registrar& registrar) {
   result("list_workers_ms", ms);
 }
 
+// GET /metrics on the cluster with every worker registered: latency and size of a scrape.
+void measureScrapes(Registrar& registrar, int scrapes) {
+  std::vector<double> ms;
+  size_t bytes = 0, series = 0;
+  for (int i = 0; i < scrapes; ++i) {
+    oak::http::ClientRequest req;
+    req.target = "/metrics";
+    auto t = Steady::now();
+    auto r = registrar.send(req);
+    ms.push_back(secondsSince(t) * 1e3);
+    if (!r || r->status != 200) {
+      fmt::print(stderr, "GET /metrics failed\n");
+      return;
+    }
+    bytes = r->body.size();
+    // Every line is a sample except the HELP and TYPE lines.
+    series = static_cast<size_t>(std::count(r->body.begin(), r->body.end(), '\n') -
+                                 std::count(r->body.begin(), r->body.end(), '#'));
+  }
+  fmt::print("GET /metrics x{}: p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms; {} KB, {} series\n",
+             scrapes, percentile(ms, 0.5), percentile(ms, 0.99), percentile(ms, 1.0), bytes / 1024,
+             series);
+  result("metrics_p50_ms", percentile(ms, 0.5));
+  result("metrics_p99_ms", percentile(ms, 0.99));
+  result("metrics_max_ms", percentile(ms, 1.0));
+  result("metrics_kb", static_cast<double>(bytes) / 1024);
+  result("metrics_series", static_cast<double>(series));
+}
+
 int run(const Options& o) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the script tees the output as it comes
   rlimit lim{};
@@ -1114,6 +1144,7 @@ int run(const Options& o) {
   measureWindow(swarm, o, topic_bytes, payload_bytes, heartbeat_bytes);
   if (registrar && o.late_registrations > 0) lateRegistrations(*registrar, swarm, o);
   if (registrar) countActive(*registrar);
+  if (registrar && o.scrapes > 0) measureScrapes(*registrar, o.scrapes);
   return 0;
 }
 
@@ -1147,6 +1178,8 @@ int main(int argc, char** argv) {
                  "registrations made with every worker connected")
       ->capture_default_str();
   app.add_option("--probe", o.probe_ms, "probe period during late registrations, ms")
+      ->capture_default_str();
+  app.add_option("--scrapes", o.scrapes, "GET /metrics requests at the end (latency, size)")
       ->capture_default_str();
   app.add_option("--cluster-pid", o.cluster_pid, "pid of `oakestra cluster` (CPU and RSS)");
   app.add_option("--broker-pid", o.broker_pid, "pid of the broker (CPU and RSS)");

@@ -5,12 +5,15 @@
 # and their full report every FULL_EVERY seconds (default 300, as the agent; 0: a full report
 # every 15 s). Then the floor: the same broker configuration, accounts and traffic with no
 # cluster (mosquitto alone on core 0, one subscriber standing in for the cluster).
-# Usage: [BUILD=build] [FULL_EVERY=300] bench/cluster_scale.sh [workers=1000] [window_seconds=60]
+# At the end, SCRAPES (default 50) GET /metrics requests time the cluster's metrics endpoint.
+# Usage: [BUILD=build] [FULL_EVERY=300] [SCRAPES=50] bench/cluster_scale.sh [workers=1000]
+#        [window_seconds=60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
 WINDOW=${2:-60}
 FULL_EVERY=${FULL_EVERY:-300}
+SCRAPES=${SCRAPES:-50}
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin/oakestra
 SCALE=$BUILD/bin/cluster_scale
@@ -100,7 +103,7 @@ echo "cluster pid $CLUSTER_PID and broker pid $BROKER_PID on core 0, load genera
 taskset -c 1 $SCALE --cluster "http://127.0.0.1:$CLUSTER_PORT" \
   --token-file "$DIR/cluster/worker-token" --workers "$N" --window "$WINDOW" \
   --full-every "$FULL_EVERY" --cluster-pid "$CLUSTER_PID" --broker-pid "$BROKER_PID" \
-  --credentials-out "$DIR/accounts" | tee "$DIR/cluster.out"
+  --scrapes "$SCRAPES" --credentials-out "$DIR/accounts" | tee "$DIR/cluster.out"
 echo "cluster log (warnings and errors): $(wc -l <"$DIR/cluster.log") lines"
 grep -v '^\s*$' "$DIR/cluster.log" | tail -n 5 || true
 # The broker's side: whether it reloaded its configuration (accounts change through the dynamic
@@ -192,3 +195,6 @@ row "  cluster CPU s per late registration" late_reg_cluster_cpu_s_each 3
 row "  probe PUBACK max meanwhile, ms" late_reg_puback_max_ms 0
 row "workers the cluster reports active" active_workers 0
 row "cluster restart until its API answers, s" restart_seconds 1
+row "GET /metrics p50, ms" metrics_p50_ms 2
+row "GET /metrics p99, ms" metrics_p99_ms 2
+row "GET /metrics size, KB" metrics_kb 0

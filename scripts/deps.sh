@@ -22,6 +22,9 @@ PACKAGES=(
   docker-registry skopeo umoci busybox-static
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk
+  # promtool checks the exported metrics and the alert rules; the server scrapes the daemons in
+  # the metrics integration test
+  prometheus
   # the web dashboard's browser tests (playwright-core drives it; it never downloads a browser)
   chromium
 )

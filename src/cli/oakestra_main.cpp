@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "doctor/checks.h"
 #include "doctor/doctor_main.h"
+#include "metrics/log_counter.h"
 #include "root/options.h"
 #include "root/root_server.h"
 #include "up/up_main.h"
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "oakestra: %s\n", s.error().message.c_str());
     return 2;
   }
+  oak::metrics::countLogLines();  // oakestra_log_messages_total of every daemon
   if (root->parsed()) return oak::root::runRoot(root_options);
   if (cluster->parsed()) return oak::cluster::runCluster(cluster_options);
   if (worker->parsed()) return oak::worker::runWorker(worker_options);

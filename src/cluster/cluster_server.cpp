@@ -7,17 +7,21 @@
 #include <cmath>
 
 #include "auth/tokens.h"
+#include "cluster/cluster_metrics.h"
 #include "cluster/log_relay.h"
-#include "cluster/route_cache.h"
 #include "cluster/orchestrator.h"
+#include "cluster/route_cache.h"
 #include "cluster/worker_api.h"
 #include "common/files.h"
 #include "common/host_port.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/websocket_client.h"
+#include "metrics/http_metrics.h"
+#include "metrics/process_metrics.h"
 #include "mqtt/broker.h"
 #include "mqtt/dynsec_client.h"
+#include "mqtt/metered_bus.h"
 #include "mqtt/mosquitto_client.h"
 #include "scheduler/geo.h"
 #include "store/sqlite_store.h"
@@ -108,9 +112,12 @@ std::string wsUrl(std::string root) {
 }  // namespace
 
 struct ClusterServer::Impl {
+  metrics::Registry metrics;  // first: collectors read the members below
+  std::unique_ptr<OrchestratorMetrics> orchestrator_metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<mqtt::MosquittoBroker> mosquitto;  // null with --mqtt-url
-  std::unique_ptr<mqtt::MosquittoClient> bus;
+  std::unique_ptr<mqtt::MosquittoClient> client;
+  std::unique_ptr<mqtt::MeteredBus> bus;       // the client, counted
   std::unique_ptr<mqtt::DynsecClient> dynsec;  // null with --mqtt-url
   std::unique_ptr<BrokerAccounts> broker;
   std::unique_ptr<Orchestrator> orchestrator;
@@ -179,7 +186,8 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     impl->broker = std::make_unique<ExternalBroker>();
   }
   // Connects once the loop runs, by when the broker below is up.
-  OAK_ASSIGN_OR_RETURN(impl->bus, mqtt::MosquittoClient::create(loop, bus_options));
+  OAK_ASSIGN_OR_RETURN(impl->client, mqtt::MosquittoClient::create(loop, bus_options));
+  impl->bus = std::make_unique<mqtt::MeteredBus>(*impl->client, impl->metrics);
 
   auto* raw = impl.get();
   impl->orchestrator =
@@ -189,6 +197,8 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
                                                             raw->root_link->send(std::move(text));
                                                         }},
                                      oo);
+  impl->orchestrator_metrics = std::make_unique<OrchestratorMetrics>(impl->metrics);
+  impl->orchestrator->setMetrics(impl->orchestrator_metrics.get());
   OAK_TRY(impl->orchestrator->recover());
   if (managed) {
     // The plugin's file already holds the accounts of a previous run; this only fixes what
@@ -246,6 +256,11 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   OAK_ASSIGN_OR_RETURN(impl->root_link, http::WebSocketClient::create(loop, wo));
 
   addWorkerRoutes(impl->router, *impl->orchestrator, *impl->broker, api);
+  metrics::addProcessMetrics(impl->metrics, "cluster");
+  addClusterCollector(impl->metrics, *impl->orchestrator,
+                      [raw] { return raw->root_link && raw->root_link->connected(); });
+  metrics::observeRequests(impl->router, impl->metrics);
+  metrics::addMetricsEndpoint(impl->router, impl->metrics, {o.metrics_token});
   http::ServerOptions so_http;
   so_http.host = listen.first;
   so_http.port = listen.second;

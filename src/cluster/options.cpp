@@ -34,6 +34,9 @@ void addClusterFlags(CLI::App& app, ClusterOptions& o) {
       ->envname("OAKESTRA_WORKER_LEASE")
       ->check(CLI::Range(3, 3600))
       ->default_str("30");
+  app.add_option("--metrics-token", o.metrics_token,
+                 "bearer token GET /metrics requires (default: none, open)")
+      ->envname("OAKESTRA_METRICS_TOKEN");
 }
 
 }  // namespace oak::cluster

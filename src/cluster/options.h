@@ -32,6 +32,8 @@ struct ClusterOptions {
   std::string mqtt_advertise;
   // A worker that does not report for this long is lost; its instances are placed elsewhere.
   std::chrono::seconds worker_lease{30};
+  // Bearer token GET /metrics requires on the worker API's port; empty: open to scrapers.
+  std::string metrics_token;
 };
 
 void addClusterFlags(CLI::App& app, ClusterOptions& o);

@@ -7,9 +7,11 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 
 #include "auth/password.h"
+#include "cluster/cluster_metrics.h"
 #include "common/json.h"
 #include "common/object_id.h"
 
@@ -124,6 +126,7 @@ Result<Orchestrator::WorkerAccount> Orchestrator::registerWorker(const std::stri
     created = true;
     spdlog::info("worker '{}' registered as {}", name, id);
   }
+  if (metrics_) metrics_->registrations.inc();
   w->password = auth::randomHex(24);
   persistWorker(*w);
   return WorkerAccount{w->id, w->name, w->password, created};
@@ -189,6 +192,7 @@ link::InstanceState Orchestrator::stateOf(const Instance& i) const {
 
 void Orchestrator::setStatus(Instance& i, std::string status, std::string detail) {
   if (i.status == status && i.status_detail == detail) return;
+  if (metrics_ && i.status != status) metrics_->placement.statusChanged(status);
   i.status = std::move(status);
   i.status_detail = std::move(detail);
   persist(i);
@@ -261,8 +265,16 @@ void Orchestrator::onDeploy(const link::Deploy& d) {
 
 void Orchestrator::place(Instance& i) {
   auto req = sched::requirementsFromService(i.service);
-  if (!req) return setStatus(i, "FAILED", req.error().message);
+  if (!req) {
+    if (metrics_) metrics_->placement.decided("invalid");
+    return setStatus(i, "FAILED", req.error().message);
+  }
+  auto started = std::chrono::steady_clock::now();
   auto p = scheduler_.place(*req);
+  if (metrics_) {
+    metrics_->placement.decided(p.ok ? "placed" : p.status,
+                                std::chrono::steady_clock::now() - started);
+  }
   if (!p.ok) return setStatus(i, p.status, p.detail);
   i.worker_id = p.node_id;
   bj::object msg = i.service;
@@ -473,6 +485,7 @@ void Orchestrator::tick() {
     if (w.active && silent(w)) {
       w.active = false;
       scheduler_.setActive(id, false);
+      if (metrics_) metrics_->workers_lost.inc();
       spdlog::warn("worker '{}' silent for more than {}s: lost; placing its instances elsewhere",
                    w.name, options_.worker_lease.count());
     }
@@ -558,6 +571,18 @@ Result<Orchestrator::Placement> Orchestrator::placementOf(const std::string& ser
   }
   return Placement{i.worker_id, w->second.name,
                    fmt::format("{}.instance.{}", i.job_name, i.number)};
+}
+
+void Orchestrator::forEachWorker(const std::function<void(const WorkerView&)>& fn) const {
+  for (const auto& [id, w] : workers_) {
+    fn(WorkerView{id, w.name, w.active, w.last_seen, w.resources});
+  }
+}
+
+std::map<std::string, size_t> Orchestrator::instanceCounts() const {
+  std::map<std::string, size_t> out;
+  for (const auto& [k, i] : instances_) ++out[i.status];
+  return out;
 }
 
 bj::array Orchestrator::instances() const {

@@ -27,6 +27,8 @@
 
 namespace oak::cluster {
 
+struct OrchestratorMetrics;  // cluster_metrics.h
+
 struct OrchestratorOptions {
   std::string name;
   std::optional<sched::GeoPoint> location;
@@ -85,6 +87,19 @@ class Orchestrator {
   };
   Result<Placement> placementOf(const std::string& service_id, int64_t n) const;
 
+  // Counts scheduling decisions, failures and lost workers there; null (the default): nothing.
+  void setMetrics(const OrchestratorMetrics* metrics) { metrics_ = metrics; }
+  // What metrics read at scrape time.
+  struct WorkerView {
+    const std::string& id;
+    const std::string& name;
+    bool active;
+    Clock::TimePoint last_seen;
+    const sched::Resources& resources;
+  };
+  void forEachWorker(const std::function<void(const WorkerView&)>& fn) const;
+  std::map<std::string, size_t> instanceCounts() const;  // by status
+
  private:
   struct Worker {
     std::string id;
@@ -141,6 +156,7 @@ class Orchestrator {
   std::map<std::string, Instance> instances_;  // by key(service_id, n)
   std::string last_resources_;
   Clock::TimePoint last_root_report_{};
+  const OrchestratorMetrics* metrics_ = nullptr;
 };
 
 }  // namespace oak::cluster

@@ -117,14 +117,36 @@ Response unrouted(const Request& req, const std::string& allow) {
 
 }  // namespace
 
+Responder Router::observed(RequestRecord record, Responder respond) const {
+  auto started = std::chrono::steady_clock::now();
+  return Responder([observer = observer_, record = std::move(record), started,
+                    respond = std::move(respond)](Response r) mutable {
+    record.status = r.status;
+    record.elapsed = std::chrono::steady_clock::now() - started;
+    observer(record);
+    respond.send(std::move(r));
+  });
+}
+
 void Router::dispatch(Request& req, const Responder& respond) const {
   std::string allow;
-  if (const Route* r = find(req, &allow)) {
-    r->handler(req, respond);
+  const Route* r = find(req, &allow);
+  bool fallback = r == nullptr && fallback_ && allow.empty() &&
+                  (req.method == Method::kGet || req.method == Method::kHead);
+  Responder out = respond;
+  if (observer_) {
+    RequestRecord record;
+    if (r) record.route = r->pattern;
+    record.fallback = fallback;
+    record.method = req.method;
+    out = observed(std::move(record), respond);
+  }
+  if (r) {
+    r->handler(req, out);
     return;
   }
-  if (fallback_ && allow.empty() && (req.method == Method::kGet || req.method == Method::kHead)) {
-    fallback_(req, respond);
+  if (fallback) {
+    fallback_(req, out);
     return;
   }
   if (req.method == Method::kOptions && !allow.empty()) {
@@ -132,10 +154,10 @@ void Router::dispatch(Request& req, const Responder& respond) const {
     pre.headers = {{"Access-Control-Allow-Methods", allow},
                    {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
                    {"Access-Control-Max-Age", "600"}};
-    respond.send(std::move(pre));
+    out.send(std::move(pre));
     return;
   }
-  respond.send(unrouted(req, allow));
+  out.send(unrouted(req, allow));
 }
 
 const WebSocketAccept* Router::matchWebSocket(Request& req, Response* refusal) const {

@@ -3,6 +3,7 @@
 // so the route table doubles as the source of the OpenAPI document (see `openapi.h`).
 // Paths match with or without a trailing slash.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -56,6 +57,17 @@ struct Route {
   WebSocketAccept websocket;  // set for WebSocket endpoints (GET with an upgrade)
 };
 
+// What the router did with one request (for metrics). A copy: an answer may come after the
+// router is gone.
+struct RequestRecord {
+  std::string route;      // the route's pattern; empty for 404, 405, preflights and the fallback
+  bool fallback = false;  // answered by the fallback handler
+  Method method = Method::kGet;
+  int status = 0;
+  std::chrono::steady_clock::duration elapsed{};  // from dispatch to the answer
+};
+using RequestObserver = std::function<void(const RequestRecord&)>;
+
 class Router {
  public:
   void add(Method m, std::string pattern, RouteDoc doc, SyncHandler h);
@@ -66,6 +78,10 @@ class Router {
   // Answers GET and HEAD requests whose path no route knows (static files such as the web
   // dashboard); it is not part of the route table, so the API document does not list it.
   void setFallback(AsyncHandler h) { fallback_ = std::move(h); }
+  // Hears of every answer `dispatch` passes on, on the thread that sends it (the event loop).
+  // WebSocket upgrades and the server's own refusals (400, 413, 431, a 503 for a handler that
+  // never answered) do not pass through the router.
+  void setObserver(RequestObserver o) { observer_ = std::move(o); }
 
   // Finds the route, fills `req.path_params`, and runs it. Unknown paths answer 404, known paths
   // with another method 405, and OPTIONS answers a CORS preflight.
@@ -81,9 +97,12 @@ class Router {
   // The route for the request's path and method (path parameters filled), or nullptr and the
   // methods the path allows in `allow` (empty for an unknown path).
   const Route* find(Request& req, std::string* allow) const;
+  // `respond`, telling the observer about the answer first.
+  Responder observed(RequestRecord record, Responder respond) const;
 
   std::vector<Route> routes_;
   AsyncHandler fallback_;
+  RequestObserver observer_;
 };
 
 // Normalises a request path: strips one trailing slash (except for "/").

@@ -11,6 +11,7 @@
 #include "common/object_id.h"
 #include "root/accounts.h"
 #include "root/log_requests.h"
+#include "root/root_metrics.h"
 #include "root/service_routes.h"
 
 namespace oak::root {
@@ -99,6 +100,7 @@ void ClusterRegistry::onMessage(uint64_t key, std::string_view text) {
   Session& s = it->second;
   auto env = link::decode(text);
   Status result;
+  bool known = true;
   if (!env) {
     result = env.error();
   } else if (s.cluster_id.empty() && env->type != "hello") {
@@ -121,8 +123,12 @@ void ClusterRegistry::onMessage(uint64_t key, std::string_view text) {
     if (chunk && ctx_.logs) ctx_.logs->onChunk(s.cluster_id, *chunk);
     if (!chunk) result = chunk.error();
   } else {
+    known = false;
     result =
         makeError(ErrorCode::kInvalidArgument, fmt::format("unknown message type '{}'", env->type));
+  }
+  if (ctx_.metrics) {
+    ctx_.metrics->clusterMessage(!env ? "malformed" : known ? env->type : "unknown");
   }
   if (!result) {
     spdlog::warn("cluster link from {} ({}): {}", s.remote_address,
@@ -236,6 +242,9 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
     return {};
   }
   bj::object before = *service;
+  if (ctx_.metrics && json::getString(*instance, "status") != st.status) {
+    ctx_.metrics->placement.statusChanged(st.status);
+  }
   (*instance)["status"] = st.status;
   (*instance)["status_detail"] =
       st.status_detail.empty() ? "No extra information" : st.status_detail;

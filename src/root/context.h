@@ -16,6 +16,7 @@ class ServiceAddresses;
 class ClusterRegistry;
 class LogRequests;
 class ServiceRoutes;
+struct RootMetrics;
 
 struct RootContext {
   store::Store& store;
@@ -31,6 +32,7 @@ struct RootContext {
   ClusterRegistry* clusters = nullptr;
   LogRequests* logs = nullptr;
   ServiceRoutes* routes = nullptr;
+  RootMetrics* metrics = nullptr;  // null: nothing is counted
 };
 
 // Collection names in the store.

@@ -23,6 +23,9 @@ void addRootFlags(CLI::App& app, RootOptions& o) {
       ->envname("OAKESTRA_REFRESH_TOKEN_TTL")
       ->check(CLI::Range(1, 365 * 24 * 3600))
       ->default_str("604800");
+  app.add_option("--metrics-token", o.metrics_token,
+                 "bearer token GET /metrics requires (default: none, open)")
+      ->envname("OAKESTRA_METRICS_TOKEN");
 }
 
 }  // namespace oak::root

@@ -21,6 +21,8 @@ struct RootOptions {
   // Lifetime of access tokens and of refresh tokens.
   std::chrono::seconds access_token_ttl{600};
   std::chrono::seconds refresh_token_ttl{7 * 24 * 3600};
+  // Bearer token GET /metrics requires; empty: open to scrapers.
+  std::string metrics_token;
 };
 
 void addRootFlags(CLI::App& app, RootOptions& o);

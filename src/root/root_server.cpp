@@ -3,25 +3,29 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-
 #include "common/files.h"
 #include "common/host_port.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "metrics/http_metrics.h"
+#include "metrics/process_metrics.h"
 #include "root/accounts.h"
 #include "root/api/routes.h"
 #include "root/api/web_routes.h"
 #include "root/applications.h"
 #include "root/cluster_registry.h"
 #include "root/log_requests.h"
+#include "root/root_metrics.h"
 #include "root/scheduler.h"
-#include "root/service_routes.h"
 #include "root/service_addresses.h"
+#include "root/service_routes.h"
 #include "store/sqlite_store.h"
 
 namespace oak::root {
 
 struct RootServer::Impl {
+  metrics::Registry metrics;  // first: collectors read the members below
+  std::unique_ptr<RootMetrics> root_metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<RootContext> ctx;
@@ -39,7 +43,6 @@ struct RootServer::Impl {
 
 RootServer::RootServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RootServer::~RootServer() = default;
-
 
 Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& options, EventLoop& loop,
                                                        Deps deps) {
@@ -86,6 +89,8 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   ctx.accounts = impl->accounts.get();
   ctx.addresses = impl->addresses.get();
   ctx.applications = impl->applications.get();
+  impl->root_metrics = std::make_unique<RootMetrics>(impl->metrics);
+  ctx.metrics = impl->root_metrics.get();
   OAK_TRY(impl->accounts->bootstrap());
 
   auto& r = impl->router;
@@ -100,6 +105,10 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addClusterLinkRoute(r, ctx);
   api::addNetRoutes(r, ctx);
   api::addDocRoutes(r);
+  metrics::addProcessMetrics(impl->metrics, "root");
+  addRootCollector(impl->metrics, ctx);
+  metrics::observeRequests(r, impl->metrics);
+  metrics::addMetricsEndpoint(r, impl->metrics, {options.metrics_token});
   api::addWebRoutes(r, api::embeddedWebAssets());
 
   http::ServerOptions http_opts;

@@ -5,11 +5,13 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <tuple>
 
 #include "common/json.h"
 #include "root/accounts.h"
 #include "root/cluster_registry.h"
+#include "root/root_metrics.h"
 #include "root/service_addresses.h"
 #include "scheduler/scheduler.h"
 
@@ -53,6 +55,7 @@ void Scheduler::enqueue(std::string service_id) {
   ctx_.loop.post([this, id = std::move(service_id)] {
     if (auto s = placeNow(id); !s) {
       spdlog::error("placing an instance of service {} failed: {}", id, s.error().message);
+      if (ctx_.metrics) ctx_.metrics->placement.decided("error");
     }
   });
 }
@@ -64,15 +67,18 @@ Status Scheduler::placeNow(const std::string& service_id) {
   double now = std::chrono::duration<double>(ctx_.clock.now().time_since_epoch()).count();
   sched::Placement p;
   auto addresses = ctx_.addresses->begin();
+  std::optional<std::chrono::steady_clock::duration> took;
   if (auto req = sched::requirementsFromService(*service); !req) {
     p = {false, "", "FAILED", req.error().message};
   } else {
+    auto started = std::chrono::steady_clock::now();
     sched::Scheduler engine(sched::Level::kRoot);
     for (auto& r : clusterResources(clusters, now)) engine.upsertNode(std::move(r));
     p = clusters.empty()
             ? sched::Placement{false, "", std::string(sched::kNoActiveClusterWithCapacity),
                                "no cluster is registered"}
             : engine.place(*req);
+    took = std::chrono::steady_clock::now() - started;
   }
   if (!p.ok) {
     (*service)["status"] = p.status;
@@ -106,6 +112,11 @@ Status Scheduler::placeNow(const std::string& service_id) {
   batch.put(coll::kServices, service_id, *service);
   OAK_TRY(addresses.commitTo(batch));
   OAK_TRY(ctx_.store.apply(batch));
+  // Counted once recorded: a failure before is counted as an "error" by `enqueue`.
+  if (ctx_.metrics) {
+    std::string_view result = p.ok ? "placed" : took ? std::string_view(p.status) : "invalid";
+    ctx_.metrics->placement.decided(result, took);
+  }
   if (p.ok && ctx_.clusters) {
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(1) - 1;
     ctx_.clusters->deploy(p.node_id, *service, n);

@@ -172,6 +172,7 @@ class HierarchyTest : public ::testing::Test {
   }
 
   std::unique_ptr<Process> launchWorker(const std::string& name, const std::string& token) {
+    worker_ports_[name] = pickFreePort();
     std::vector<std::string> args{"worker",
                                   "--cluster",
                                   "http://" + clusterEndpoint(cluster_port_),
@@ -182,7 +183,7 @@ class HierarchyTest : public ::testing::Test {
                                   "--token",
                                   token,
                                   "--metrics-listen",
-                                  local(pickFreePort()),
+                                  local(worker_ports_[name]),
                                   "--report-interval",
                                   "1"};
     auto extra = workerArgs(name);
@@ -351,6 +352,7 @@ class HierarchyTest : public ::testing::Test {
   std::unique_ptr<Process> root_;
   std::unique_ptr<Process> cluster_;
   std::map<std::string, std::unique_ptr<Process>> workers_;
+  std::map<std::string, uint16_t> worker_ports_;  // each worker's local endpoint (/metrics)
   std::string admin_;
   std::string default_code_;  // the image or kernel URL services get when they name none
   int counter_ = 0;

@@ -47,7 +47,7 @@ Result<Factory> loadFactory(const std::string& file, const char* symbol) {
 }
 
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
-                                        const std::string& log_root) {
+                                        const std::string& log_root, PullListener on_pull) {
   namespace cd = containerd;
   // Without containerd there is no point in mapping gRPC into this process.
   if (!std::filesystem::is_socket(o.containerd_socket)) {
@@ -73,6 +73,7 @@ std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
   config.log_uri = [exe = *exe, log_root](const InstanceSpec& spec) {
     return binaryLogUri(exe, logDirFor(log_root, spec.taskId()), LogLimits{});
   };
+  config.on_pull = std::move(on_pull);
   std::string error;
   std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
   if (!error.empty()) spdlog::warn("containers unavailable: {}", error);
@@ -101,9 +102,12 @@ std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
 }  // namespace
 
 std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
-                                                   const std::string& log_root) {
+                                                   const std::string& log_root,
+                                                   PullListener on_pull) {
   std::vector<std::unique_ptr<Runtime>> out;
-  if (auto c = makeContainerd(loop, options, log_root)) out.push_back(std::move(c));
+  if (auto c = makeContainerd(loop, options, log_root, std::move(on_pull))) {
+    out.push_back(std::move(c));
+  }
   if (auto u = makeUnikernel(loop, options, log_root)) out.push_back(std::move(u));
   return out;
 }

@@ -3,6 +3,8 @@
 // unikernels when enabled (`--unikernel`) and installed. Each is probed here, so that the worker
 // reports only what really works.
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -12,8 +14,12 @@
 
 namespace oak::worker {
 
+// Told about image pulls of the container runtime, on a pool thread.
+using PullListener = std::function<void(bool ok, std::chrono::steady_clock::duration took)>;
+
 // `log_root`: where instance logs go (`<log_root>/<task id>/`).
 std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
-                                                   const std::string& log_root);
+                                                   const std::string& log_root,
+                                                   PullListener on_pull = {});
 
 }  // namespace oak::worker

@@ -19,10 +19,14 @@
 #include "http/client.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "metrics/http_metrics.h"
+#include "metrics/process_metrics.h"
+#include "mqtt/metered_bus.h"
 #include "mqtt/mosquitto_client.h"
 #include "scheduler/geo.h"
 #include "worker/agent/agent.h"
 #include "worker/agent/runtimes.h"
+#include "worker/agent/worker_metrics.h"
 #include "worker/host/command_runner.h"
 #include "worker/overlay/overlay.h"
 
@@ -186,9 +190,9 @@ int runWorker(WorkerOptions o) {
     }
     location = std::pair{point->lat, point->lon};
   }
-  auto metrics = parseHostPort(o.metrics_listen, "--metrics-listen");
-  if (!metrics) {
-    spdlog::critical("{}", metrics.error().message);
+  auto local_endpoint = parseHostPort(o.metrics_listen, "--metrics-listen");
+  if (!local_endpoint) {
+    spdlog::critical("{}", local_endpoint.error().message);
     return 2;
   }
   if (auto s = files::ensureDirectory(o.data_dir, 0700); !s) {
@@ -216,16 +220,19 @@ int runWorker(WorkerOptions o) {
   // Blocking work (containerd calls, image pulls) runs beside the loop; a long pull must not
   // hold up the launch or the removal of other instances.
   EventLoop loop(4);
+  // Before everything its collectors read: destroyed after them.
+  metrics::Registry registry;
   auto bus = mqtt::MosquittoClient::create(loop, reg->mqtt);
   if (!bus) {
     spdlog::critical("mqtt: {}", bus.error().message);
     return 1;
   }
+  mqtt::MeteredBus metered_bus(**bus, registry);
   std::unique_ptr<Overlay> overlay;
   if (o.overlay) {
     if (o.advertise_address.empty()) o.advertise_address = localAddressTowards(reg->mqtt.host);
     auto created =
-        Overlay::create(loop, SystemClock::instance(), **bus,
+        Overlay::create(loop, SystemClock::instance(), metered_bus,
                         {reg->worker_id, o.data_dir, o.containerd_namespace, o.advertise_address,
                          o.tunnel_port, o.bridge, o.tun, "oakestra"});
     if (!created) {
@@ -239,13 +246,21 @@ int runWorker(WorkerOptions o) {
   SystemCommandRunner commands;
   LinuxHostProbe probe({"/proc", o.data_dir, &commands});
   std::string log_root = o.data_dir + "/logs";
-  ComposingRuntime runtime(makeRuntimes(loop, o, log_root));
-  WorkerAgent agent(loop, SystemClock::instance(), **bus, probe, runtime,
+  PullMetrics pulls(registry);
+  auto on_pull = [&pulls](bool ok, std::chrono::steady_clock::duration took) {
+    pulls.pulled(ok, took);
+  };
+  ComposingRuntime runtime(metered(makeRuntimes(loop, o, log_root, on_pull), registry));
+  addRunningCollector(registry, runtime);
+  WorkerAgent agent(loop, SystemClock::instance(), metered_bus, probe, runtime,
                     {reg->worker_id, location, o.report_interval, log_root, o.full_report_interval,
                      overlay ? &overlay->manager() : nullptr, [&overlay](const mqtt::Message& m) {
                        return overlay && overlay->manager().handle(m);
                      }});
-  if (overlay) overlay->start();
+  if (overlay) {
+    overlay->start();
+    addOverlayCollector(registry, [&overlay] { return overlay->counters(); });
+  }
   agent.start();
   agent.tick();
   // Sample at least as often as reports are due, or a short --report-interval would be stretched
@@ -271,9 +286,12 @@ int runWorker(WorkerOptions o) {
                                                          {"worker_id", reg->worker_id},
                                                          {"mqtt_connected", (*bus)->connected()}});
              });
+  metrics::addProcessMetrics(registry, "worker");
+  metrics::observeRequests(router, registry);
+  metrics::addMetricsEndpoint(router, registry);
   http::ServerOptions so;
-  so.host = metrics->first;
-  so.port = metrics->second;
+  so.host = local_endpoint->first;
+  so.port = local_endpoint->second;
   auto server = http::HttpServer::start(loop, so, router);
   if (!server) {
     spdlog::critical("{}", server.error().message);

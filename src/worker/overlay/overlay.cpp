@@ -89,6 +89,11 @@ void Overlay::start() {
   manager_->start();
 }
 
+std::optional<overlay::ProxyCounters> Overlay::counters() const {
+  if (!data_path_) return std::nullopt;
+  return data_path_->counters();
+}
+
 void Overlay::tick() {
   manager_->tick();
 }

@@ -3,6 +3,7 @@
 // manager (control plane) and, once the host side is ready, the data-path thread.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -31,6 +32,8 @@ class Overlay {
   ~Overlay();
 
   NetManager& manager() { return *manager_; }
+  // The data path's counters (thread-safe); nullopt until `start`.
+  std::optional<overlay::ProxyCounters> counters() const;
   void start();
   void tick();
 

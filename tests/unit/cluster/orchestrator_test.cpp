@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_metrics.h"
 #include "cluster/orchestrator.h"
 #include "cluster_test_util.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "mqtt/memory_bus.h"
+#include "promtool.h"
 #include "store/memory_store.h"
 
 namespace oak::cluster {
@@ -1091,6 +1093,49 @@ TEST_F(OrchestratorTest, InstancesOfARecoveredWorkerThatNeverReturnsMoveAfterThe
   EXPECT_EQ(st[1].status, "NODE_SCHEDULED");
   EXPECT_EQ(st[1].worker_id, w2.id);
   EXPECT_THAT(w2.commands(), ElementsAre(fmt::format("deploy {}#0", kJob)));
+}
+
+// --- Metrics ------------------------------------------------------------------------------------
+
+TEST_F(OrchestratorTest, MetricsCountPlacementsFailuresAndLostWorkers) {
+  metrics::Registry registry;
+  OrchestratorMetrics m(registry);
+  orch_->setMetrics(&m);
+  addClusterCollector(registry, *orch_, [] { return true; });
+  auto value = [&](const std::string& series) {
+    return oak::testing::seriesValue(registry.render(), series);
+  };
+
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));  // no worker yet
+  EXPECT_EQ(value("oakestra_cluster_scheduling_decisions_total{result=\"NO_WORKER_CAPACITY\"}"), 1);
+  auto& w1 = addReportingWorker("w1", 2, 1000);
+  addReportingWorker("w2", 8, 8000);
+  tick();  // retried: the best fit is w1
+  ASSERT_THAT(w1.commands(), ElementsAre(fmt::format("deploy {}#0", kJob)));
+  w1.status(kJob, 0, "FAILED", "image not found");
+  deliver();
+  tick();  // placed again
+  EXPECT_EQ(value("oakestra_cluster_scheduling_decisions_total{result=\"placed\"}"), 2);
+  EXPECT_EQ(value("oakestra_cluster_scheduling_duration_seconds_count"), 3);
+  EXPECT_EQ(value("oakestra_cluster_instance_failures_total{status=\"FAILED\"}"), 1);
+  EXPECT_EQ(value("oakestra_cluster_instances{status=\"NODE_SCHEDULED\"}"), 1);
+  EXPECT_EQ(value("oakestra_cluster_instances{status=\"RUNNING\"}"), 0);
+  EXPECT_EQ(value("oakestra_cluster_workers{state=\"active\"}"), 2);
+  EXPECT_EQ(value("oakestra_cluster_cpu_cores"), 10);
+  EXPECT_EQ(value("oakestra_cluster_memory_bytes"), 9000.0 * 1024 * 1024);
+  EXPECT_EQ(value("oakestra_cluster_worker_registrations_total"), 2);
+
+  clock_.advance(31s);  // both silent for a lease
+  tick();
+  EXPECT_EQ(value("oakestra_cluster_workers_lost_total"), 2);
+  EXPECT_EQ(value("oakestra_cluster_worker_active{worker=\"w1\"}"), 0);
+  EXPECT_EQ(value("oakestra_cluster_workers{state=\"inactive\"}"), 2);
+  EXPECT_EQ(value("oakestra_cluster_cpu_cores"), 0);
+  EXPECT_EQ(value("oakestra_cluster_instance_failures_total{status=\"FAILED\"}"), 2);
+  EXPECT_EQ(value("oakestra_cluster_worker_last_seen_timestamp_seconds{worker=\"w2\"}"),
+            std::chrono::duration<double>((clock_.now() - 31s).time_since_epoch()).count());
+  EXPECT_EQ(value("oakestra_cluster_root_connected"), 1);
+  EXPECT_TRUE(oak::testing::promtoolAccepts(registry.render()));
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 
 #include "common/json.h"
 #include "link/messages.h"
+#include "promtool.h"
 #include "root/log_requests.h"
+#include "root/root_metrics.h"
 #include "root_fixture.h"
 
 namespace oak::root {
@@ -279,6 +281,50 @@ TEST_F(ClusterLogsTest, TheLastLinesOfAnEndedInstanceAreKeptBounded) {
   std::string stored(inst().at("logs").as_string());
   EXPECT_EQ(stored.size(), link::kMaxInstanceLogsBytes);
   EXPECT_TRUE(stored.ends_with("xend"));
+}
+
+// --- Metrics ------------------------------------------------------------------------------------
+
+TEST_F(ClusterRegistryTest, MetricsCountLinkMessagesPlacementsAndFailuresAndShowTheCluster) {
+  metrics::Registry exported;
+  RootMetrics m(exported);
+  ctx.metrics = &m;
+  addRootCollector(exported, ctx);
+  auto value = [&](const std::string& series) {
+    return oak::testing::seriesValue(exported.render(), series);
+  };
+
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  registry.onMessage(key, "not json");
+  registry.onMessage(key, R"({"type":"bogus"})");
+  std::string sid = placedService();
+  link::InstanceState st{sid, 0, "FAILED", "exit 1", "w1", "worker-1", "", 0, 0};
+  registry.onMessage(key, link::encodeInstanceStatus(st));
+  st.status_detail = "exit 2";  // the same status again is no new failure
+  registry.onMessage(key, link::encodeInstanceStatus(st));
+
+  EXPECT_EQ(value("oakestra_root_cluster_messages_total{type=\"hello\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_cluster_messages_total{type=\"instance_status\"}"), 2);
+  EXPECT_EQ(value("oakestra_root_cluster_messages_total{type=\"malformed\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_cluster_messages_total{type=\"unknown\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_scheduling_decisions_total{result=\"placed\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_scheduling_duration_seconds_count"), 1);
+  EXPECT_EQ(value("oakestra_root_instance_failures_total{status=\"FAILED\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_cluster_connected{cluster=\"munich\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_cluster_active{cluster=\"munich\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_cluster_workers{cluster=\"munich\"}"), 2);
+  EXPECT_EQ(value("oakestra_root_cluster_memory_free_bytes{cluster=\"munich\"}"),
+            4096.0 * 1024 * 1024);
+  EXPECT_EQ(value("oakestra_root_clusters{state=\"active\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_instances{status=\"FAILED\"}"), 1);
+  EXPECT_EQ(value("oakestra_root_instances{status=\"RUNNING\"}"), 0);
+  EXPECT_EQ(value("oakestra_root_services"), 1);
+
+  registry.onClose(key);
+  EXPECT_EQ(value("oakestra_root_cluster_connected{cluster=\"munich\"}"), 0);
+  EXPECT_EQ(value("oakestra_root_clusters{state=\"inactive\"}"), 1);
+  EXPECT_TRUE(oak::testing::promtoolAccepts(exported.render()));
 }
 
 }  // namespace

@@ -57,7 +57,11 @@ Result<PulledImage> ImagePuller::ensure(const std::string& image, const Progress
     std::lock_guard lock(pull_mu_);
     // The pull we waited for may have brought it.
     found = local(ref);
-    if (!found) found = pull(ref, progress);
+    if (!found) {
+      auto started = std::chrono::steady_clock::now();
+      found = pull(ref, progress);
+      if (on_pull_) on_pull_(found.has_value(), std::chrono::steady_clock::now() - started);
+    }
   }
   if (found) {
     std::lock_guard lock(cache_mu_);

@@ -6,6 +6,7 @@
 // Pull policy: an image that is already complete locally is used without asking the registry
 // (tags do not move under running edge deployments; a digest-pinned reference is exact anyway).
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,6 +30,8 @@ class ImagePuller {
  public:
   // Called during a pull with a human-readable progress line.
   using Progress = std::function<void(const std::string&)>;
+  // Called after each pull from a registry (not for images found locally), on the pulling thread.
+  using PullObserver = std::function<void(bool ok, std::chrono::steady_clock::duration took)>;
 
   ImagePuller(ContainerdClient& client, std::unique_ptr<oci::ImageSource> source,
               std::string snapshotter, oci::Platform platform);
@@ -37,6 +40,8 @@ class ImagePuller {
   // containerd: call `forget` when using one failed because it is gone after all.
   Result<PulledImage> ensure(const std::string& image, const Progress& progress);
   void forget(const std::string& image);
+  // Set before the first `ensure`.
+  void onPull(PullObserver observer) { on_pull_ = std::move(observer); }
 
  private:
   Result<PulledImage> local(const oci::Reference& ref);
@@ -53,6 +58,7 @@ class ImagePuller {
   std::map<std::string, PulledImage> ready_;  // by the reference as the service names it
   std::string snapshotter_;
   oci::Platform platform_;
+  PullObserver on_pull_;
 };
 
 }  // namespace oak::worker::containerd

@@ -22,6 +22,7 @@ extern "C" __attribute__((visibility("default"))) oak::worker::Runtime* oak_cont
   auto puller = std::make_unique<cd::ImagePuller>(
       *client_ptr, std::make_unique<oak::oci::RegistryClient>(std::move(registry)), "overlayfs",
       oak::oci::Platform::host());
+  puller->onPull(config->on_pull);
   cd::ContainerdRuntimeOptions options;
   options.log_uri = config->log_uri;
   options.spec.cgroups_parent = config->cgroups_parent;

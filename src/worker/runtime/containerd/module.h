@@ -4,6 +4,7 @@
 // containers, not into every root and cluster. The module reaches the daemon only through the
 // interfaces below (virtual calls), never through its globals.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct ModuleConfig {
   std::string cgroups_parent;
   std::vector<std::string> insecure_registries;
   std::function<std::string(const InstanceSpec&)> log_uri;
+  // Told about every image pull from a registry: whether it worked and how long it took (called
+  // on a pool thread). May be empty.
+  std::function<void(bool ok, std::chrono::steady_clock::duration took)> on_pull;
 };
 
 // Builds the runtime and probes containerd (the runtime reports itself unavailable when that
