@@ -4,7 +4,8 @@
 // Starts a private containerd and registry, `oakestra root`, `cluster` and `worker`; pushes a
 // busybox image; deploys one instance to pull it; then times N instance deployments from the
 // API request to the root reporting RUNNING (the image is present), and N `ctr run -d` of the
-// same image. Finally scales to --containers instances and reads the worker agent's RSS.
+// same image. Finally scales to --containers instances and reads the worker agent's RSS. Also
+// reports the control plane's CPU and log lines per deployment (for bench/log_cost).
 //
 //   build/bin/deploy_latency [--runs 30] [--containers 50]
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "api_client.h"
@@ -117,6 +119,33 @@ std::string memory(pid_t pid) {
 
 }  // namespace
 
+// One value of the Prometheus text `body`: the sum of the samples of `name` (any labels).
+double metricSum(const std::string& body, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(name) || (line[name.size()] != ' ' && line[name.size()] != '{')) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+struct ControlPlane {
+  double cpu_s = 0;
+  double lines = 0;  // logged at the daemons' level (info)
+};
+
+// Summed over the daemons listening on `ports` (their /metrics).
+ControlPlane controlPlane(const std::vector<uint16_t>& ports) {
+  ControlPlane c;
+  for (uint16_t p : ports) {
+    auto body = ApiClient(p).get("/metrics").body;
+    c.cpu_s += metricSum(body, "process_cpu_seconds_total");
+    c.lines += metricSum(body, "oakestra_log_messages_total");
+  }
+  return c;
+}
+
 int main(int argc, char** argv) {
   CLI::App app("deploy latency benchmark");
   int runs = 30;
@@ -134,7 +163,7 @@ int main(int argc, char** argv) {
   if (!image) return spdlog::error("{}", image.error().message), 1;
 
   auto port = [] { return oak::testing::pickFreePort(); };
-  uint16_t root_port = port(), cluster_port = port(), mqtt_port = port();
+  uint16_t root_port = port(), cluster_port = port(), mqtt_port = port(), worker_port = port();
   auto local = [](uint16_t p) { return "127.0.0.1:" + std::to_string(p); };
   std::string bin = oak::testing::binaryPath("oakestra");
   oak::testing::Process root(bin,
@@ -152,7 +181,7 @@ int main(int argc, char** argv) {
       bin,
       {"worker", "--cluster", "http://" + local(cluster_port), "--name", "w", "--data-dir",
        dir.file("worker"), "--token", readFile(dir.file("cluster") + "/worker-token"),
-       "--metrics-listen", local(port()), "--report-interval", "1", "--containerd-socket",
+       "--metrics-listen", local(worker_port), "--report-interval", "1", "--containerd-socket",
        containerd.socket(), "--containerd-namespace", "bench-" + std::to_string(::getpid())},
       {}, dir.file("worker.log"));
 
@@ -205,12 +234,16 @@ int main(int argc, char** argv) {
   std::printf("first deployment (pulls the image): %.1f ms\n", first);
   std::printf("worker agent with 1 container: %s\n", memory(worker.pid()).c_str());
 
+  // CPU and log lines of the three daemons over the timed deployments, from their /metrics.
+  std::vector<uint16_t> daemons{root_port, cluster_port, worker_port};
+  auto before = controlPlane(daemons);
   std::vector<double> ours;
   for (int n = 1; n <= runs; ++n) {
     double t = deploy(n, 2ms);
     if (t < 0) return spdlog::error("deployment {} failed", n), 1;
     ours.push_back(t);
   }
+  auto after = controlPlane(daemons);
 
   // The floor: `ctr run -d` of the same image in another namespace (pulled beforehand).
   std::string sock = containerd.socket();
@@ -243,6 +276,8 @@ int main(int argc, char** argv) {
   std::printf("p50 difference: %.1f ms\n", o.p50 - b.p50);
   std::printf("worker agent with %d containers: %s\n", containers, worker_memory.c_str());
   std::printf("log drivers: %d, PSS %.1f MB in all\n", drivers, drivers_pss);
+  std::printf("per deployment, root + cluster + worker: %.2f ms CPU, %.1f log lines\n",
+              (after.cpu_s - before.cpu_s) * 1000 / runs, (after.lines - before.lines) / runs);
 
   worker.stop();
   return 0;

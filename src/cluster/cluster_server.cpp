@@ -8,6 +8,7 @@
 
 #include "auth/tokens.h"
 #include "cluster/cluster_metrics.h"
+#include "cluster/control_logs.h"
 #include "cluster/log_relay.h"
 #include "cluster/orchestrator.h"
 #include "cluster/route_cache.h"
@@ -17,6 +18,8 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/websocket_client.h"
+#include "logs/capture.h"
+#include "logs/log_metrics.h"
 #include "metrics/http_metrics.h"
 #include "metrics/process_metrics.h"
 #include "mqtt/broker.h"
@@ -103,6 +106,9 @@ Result<MqttUrl> parseMqttUrl(std::string_view text) {
   return u;
 }
 
+// The cluster's own records and its workers' wait here while the root link is down.
+constexpr size_t kControlLogRecords = 20000;
+
 std::string wsUrl(std::string root) {
   while (!root.empty() && root.back() == '/') root.pop_back();
   if (root.find("://") == std::string::npos) root = "http://" + root;
@@ -122,6 +128,7 @@ struct ClusterServer::Impl {
   std::unique_ptr<BrokerAccounts> broker;
   std::unique_ptr<Orchestrator> orchestrator;
   std::unique_ptr<LogRelay> logs;
+  std::unique_ptr<ControlLogs> control_logs;
   std::unique_ptr<RouteCache> routes;
   std::shared_ptr<http::WebSocketClient> root_link;
   http::Router router;
@@ -132,8 +139,9 @@ struct ClusterServer::Impl {
 ClusterServer::ClusterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClusterServer::~ClusterServer() = default;
 
-Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOptions& o,
-                                                             EventLoop& loop, const Clock& clock) {
+Result<std::unique_ptr<ClusterServer>> ClusterServer::create(
+    const ClusterOptions& o, EventLoop& loop, const Clock& clock,
+    std::shared_ptr<logs::LogBuffer> control_logs) {
   OAK_ASSIGN_OR_RETURN(auto listen, parseHostPort(o.listen, "--listen"));
   OrchestratorOptions oo;
   oo.name = o.name;
@@ -221,15 +229,21 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
                        OAK_ASSIGN_OR_RETURN(auto p, raw->orchestrator->placementOf(service_id, n));
                        return LogTarget{p.worker_id, p.worker_name, p.task_id};
                      }});
-  impl->routes = std::make_unique<RouteCache>(
-      RouteCache::Deps{*impl->store, clock, *impl->bus, [raw](std::string text) {
-                         return raw->root_link && raw->root_link->send(std::move(text));
-                       }});
+  impl->routes = std::make_unique<RouteCache>(RouteCache::Deps{
+      *impl->store, clock, *impl->bus,
+      [raw](std::string text) { return raw->root_link && raw->root_link->send(std::move(text)); }});
+  if (!control_logs) control_logs = std::make_shared<logs::LogBuffer>(kControlLogRecords);
+  impl->control_logs = std::make_unique<ControlLogs>(ControlLogs::Deps{
+      clock, std::move(control_logs), o.name,
+      [raw](const std::string& id) { return raw->orchestrator->workerName(id); },
+      [raw](std::string text) { return raw->root_link && raw->root_link->send(std::move(text)); }});
   for (const auto& topic : Orchestrator::subscriptions()) impl->bus->subscribe(topic, 1);
   for (const auto& topic : RouteCache::subscriptions()) impl->bus->subscribe(topic, 1);
   impl->bus->subscribe(LogRelay::kReplyTopic, 1);
+  impl->bus->subscribe(ControlLogs::kTopic, 0);
   impl->bus->onMessage([raw](const mqtt::Message& m) {
     if (raw->dynsec && raw->dynsec->handle(m)) return;
+    if (raw->control_logs->onBusMessage(m)) return;
     raw->orchestrator->onBusMessage(m);
     raw->logs->onBusMessage(m);
     raw->routes->onBusMessage(m);
@@ -259,6 +273,11 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
   metrics::addProcessMetrics(impl->metrics, "cluster");
   addClusterCollector(impl->metrics, *impl->orchestrator,
                       [raw] { return raw->root_link && raw->root_link->connected(); });
+  logs::addControlLogCollector(impl->metrics, [raw] {
+    const auto& c = *raw->control_logs;
+    return std::map<std::string, uint64_t>{
+        {"received", c.received()}, {"rejected", c.rejected()}, {"forwarded", c.forwarded()}};
+  });
   metrics::observeRequests(impl->router, impl->metrics);
   metrics::addMetricsEndpoint(impl->router, impl->metrics, {o.metrics_token});
   http::ServerOptions so_http;
@@ -270,6 +289,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::create(const ClusterOption
     if (raw->dynsec) raw->dynsec->tick();
     raw->logs->tick();
     raw->routes->tick();
+    raw->control_logs->flush();
   });
   impl->root_link->start();
   return std::unique_ptr<ClusterServer>(new ClusterServer(std::move(impl)));
@@ -286,8 +306,10 @@ void ClusterServer::stop() {
 }
 
 int runCluster(const ClusterOptions& options) {
+  auto control_logs = std::make_shared<logs::LogBuffer>(kControlLogRecords);
+  logs::captureLogs(control_logs, {"cluster", options.name, options.name});
   EventLoop loop(1);
-  auto cluster = ClusterServer::create(options, loop);
+  auto cluster = ClusterServer::create(options, loop, SystemClock::instance(), control_logs);
   if (!cluster) {
     spdlog::critical("cannot start the cluster orchestrator: {}", cluster.error().message);
     return 1;

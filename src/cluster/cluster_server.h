@@ -9,13 +9,17 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "http/event_loop.h"
+#include "logs/log_buffer.h"
 
 namespace oak::cluster {
 
 class ClusterServer {
  public:
+  // `control_logs` holds the cluster's own log records (runCluster captures them); null: only
+  // the workers' records are kept and forwarded.
   static Result<std::unique_ptr<ClusterServer>> create(
-      const ClusterOptions& options, EventLoop& loop, const Clock& clock = SystemClock::instance());
+      const ClusterOptions& options, EventLoop& loop, const Clock& clock = SystemClock::instance(),
+      std::shared_ptr<logs::LogBuffer> control_logs = nullptr);
   ~ClusterServer();
   uint16_t port() const;
   void stop();

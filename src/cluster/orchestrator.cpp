@@ -232,6 +232,7 @@ void Orchestrator::onRootMessage(std::string_view text) {
     spdlog::info("registered at the root as cluster {}",
                  json::getString(env->body, "cluster_id").value_or("?"));
     last_resources_.clear();  // the root gets a fresh picture
+    last_workers_.clear();
   } else if (env->type == "error") {
     spdlog::error("the root refused this cluster: {}",
                   json::getString(env->body, "message").value_or(""));
@@ -536,6 +537,13 @@ void Orchestrator::reportResources(bool force) {
     deps_.to_root(link::encodeHeartbeat());
     last_root_report_ = now;
   }
+  std::vector<link::WorkerSummary> workers;
+  workers.reserve(workers_.size());
+  for (const auto& [id, w] : workers_) workers.push_back({id, w.name, w.active});
+  if (auto list = link::encodeWorkers(workers); force || list != last_workers_) {
+    deps_.to_root(list);
+    last_workers_ = std::move(list);
+  }
 }
 
 bj::array Orchestrator::workerResources() const {
@@ -577,6 +585,12 @@ void Orchestrator::forEachWorker(const std::function<void(const WorkerView&)>& f
   for (const auto& [id, w] : workers_) {
     fn(WorkerView{id, w.name, w.active, w.last_seen, w.resources});
   }
+}
+
+std::optional<std::string> Orchestrator::workerName(const std::string& id) const {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return std::nullopt;
+  return it->second.name;
 }
 
 std::map<std::string, size_t> Orchestrator::instanceCounts() const {

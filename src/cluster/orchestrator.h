@@ -99,6 +99,8 @@ class Orchestrator {
   };
   void forEachWorker(const std::function<void(const WorkerView&)>& fn) const;
   std::map<std::string, size_t> instanceCounts() const;  // by status
+  // The name of a known worker; nullopt for an unknown id.
+  std::optional<std::string> workerName(const std::string& id) const;
 
  private:
   struct Worker {
@@ -155,6 +157,7 @@ class Orchestrator {
   std::map<std::string, std::string> ids_by_name_;
   std::map<std::string, Instance> instances_;  // by key(service_id, n)
   std::string last_resources_;
+  std::string last_workers_;  // the last `workers` message the root got
   Clock::TimePoint last_root_report_{};
   const OrchestratorMetrics* metrics_ = nullptr;
 };

@@ -91,6 +91,7 @@ std::vector<std::string> workerAclPatterns() {
           "write nodes/%u/job",
           "write nodes/%u/jobs/resources",
           "write nodes/%u/logs/reply",
+          "write nodes/%u/logs/control",
           "write nodes/%u/net/subnet",
           "write nodes/%u/net/tablequery/request",
           "write nodes/%u/net/interest/remove"};

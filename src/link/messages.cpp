@@ -248,4 +248,35 @@ Result<LogsChunk> logsChunkFrom(const Envelope& e) {
   return c;
 }
 
+std::string encodeWorkers(const std::vector<WorkerSummary>& workers) {
+  bj::array list;
+  list.reserve(workers.size());
+  for (const auto& w : workers) {
+    list.push_back(bj::object{{"id", w.id}, {"name", w.name}, {"active", w.active}});
+  }
+  return withType("workers", bj::object{{"workers", std::move(list)}});
+}
+
+Result<std::vector<WorkerSummary>> workersFrom(const Envelope& e) {
+  const auto* list = json::findArray(e.body, "workers");
+  if (list == nullptr) return bad("workers.workers: required array is missing");
+  if (list->size() > kMaxWorkersPerCluster) {
+    return bad(fmt::format("workers.workers: more than {}", kMaxWorkersPerCluster));
+  }
+  std::vector<WorkerSummary> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const auto* o = (*list)[i].if_object();
+    const auto* active = o ? o->if_contains("active") : nullptr;
+    auto id = o ? json::getString(*o, "id") : std::nullopt;
+    auto name = o ? json::getString(*o, "name") : std::nullopt;
+    if (!id || id->empty() || id->size() > 128 || !name || name->size() > 256 || !active ||
+        !active->is_bool()) {
+      return bad(fmt::format("workers.workers[{}]: expected {{id, name, active}}", i));
+    }
+    out.push_back({std::move(*id), std::move(*name), active->get_bool()});
+  }
+  return out;
+}
+
 }  // namespace oak::link

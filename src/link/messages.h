@@ -6,7 +6,9 @@
 //   cluster → root: hello (first message: name, location, resources, the cluster's instances for
 //                   reconciliation), resources (on change), heartbeat (slow, when idle),
 //                   instance_status (every status change of an instance), logs_chunk (lines for
-//                   a logs_request; the last one says done)
+//                   a logs_request; the last one says done), workers (its workers' names and
+//                   whether each is active, on change), control_logs (its own and its
+//                   workers' log records, src/logs/record.h)
 //   root → cluster: welcome (the cluster's id), deploy (service document + instance number),
 //                   undeploy (service id + instance number, -1 = all), error (then close),
 //                   logs_request (an instance's log lines, once or followed), logs_cancel
@@ -113,6 +115,17 @@ std::string encodeLogsRequest(const LogsRequest& r);
 std::string encodeLogsCancel(const std::string& request_id);
 std::string encodeLogsChunk(const LogsChunk& c);
 
+// One worker as the cluster reports it to the root.
+struct WorkerSummary {
+  std::string id;
+  std::string name;
+  bool active = false;
+
+  bool operator==(const WorkerSummary&) const = default;
+};
+inline constexpr size_t kMaxWorkersPerCluster = 100000;
+std::string encodeWorkers(const std::vector<WorkerSummary>& workers);
+
 // A decoded message: `type` plus the object; typed accessors validate the fields.
 struct Envelope {
   std::string type;
@@ -126,5 +139,6 @@ Result<LogsRequest> logsRequestFrom(const Envelope& e);
 // The request id of a logs_cancel.
 Result<std::string> logsCancelFrom(const Envelope& e);
 Result<LogsChunk> logsChunkFrom(const Envelope& e);
+Result<std::vector<WorkerSummary>> workersFrom(const Envelope& e);
 
 }  // namespace oak::link

@@ -11,10 +11,10 @@
 #include "common/object_id.h"
 #include "root/accounts.h"
 #include "root/cluster_registry.h"
-#include "root/service_routes.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
 #include "root/service_docs.h"
+#include "root/service_routes.h"
 #include "root/sla/validator.h"
 
 namespace oak::root {
@@ -377,8 +377,9 @@ Result<bj::object> Applications::updateService(const Caller& c, std::string_view
   if (moves) {
     auto addresses = ctx_.addresses->begin();
     addresses.releaseServiceIps(current);
-    OAK_ASSIGN_OR_RETURN(auto ips, addresses.assignAll(std::string(id), &requested,
-                                                       "applications[0].microservices[0].addresses"));
+    OAK_ASSIGN_OR_RETURN(auto ips,
+                         addresses.assignAll(std::string(id), &requested,
+                                             "applications[0].microservices[0].addresses"));
     setServiceIps(updated, std::move(ips));
     OAK_TRY(addresses.commitTo(batch));
   }

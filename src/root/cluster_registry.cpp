@@ -9,16 +9,32 @@
 
 #include "common/json.h"
 #include "common/object_id.h"
+#include "logs/log_buffer.h"
 #include "root/accounts.h"
+#include "root/alerts.h"
 #include "root/log_requests.h"
 #include "root/root_metrics.h"
 #include "root/service_routes.h"
+#include "scheduler/scheduler.h"
 
 namespace oak::root {
 
 namespace bj = boost::json;
 
 namespace {
+
+// Biggest control_logs batch a cluster may send (its forwarder sends at most 500 records).
+constexpr size_t kMaxControlLogBatch = 2000;
+
+// Instance failures and failed placements in a cluster, which the root's alerts count.
+void noteForAlerts(Alerts& alerts, const bj::object& service, const link::InstanceState& st,
+                   const std::string& cluster) {
+  if (st.status == "FAILED" || st.status == "DEAD") {
+    alerts.instanceFailed(json::getString(service, "job_name").value_or(st.service_id));
+  } else if (st.status == sched::kNoWorkerCapacity) {
+    alerts.placementFailed(cluster);
+  }
+}
 
 double nowSeconds(const Clock& clock) {
   return std::chrono::duration<double>(clock.now().time_since_epoch()).count();
@@ -118,6 +134,12 @@ void ClusterRegistry::onMessage(uint64_t key, std::string_view text) {
     result = state ? applyInstanceState(s.cluster_id, *state) : Status(state.error());
   } else if (ServiceRoutes::handles(env->type)) {
     result = ctx_.routes ? ctx_.routes->onMessage(s.cluster_id, *env) : Status{};
+  } else if (env->type == "control_logs") {
+    result = onControlLogs(s, *env);
+  } else if (env->type == "workers") {
+    auto list = link::workersFrom(*env);
+    if (list) workers_[s.cluster_id] = std::move(*list);
+    if (!list) result = list.error();
   } else if (env->type == "logs_chunk") {
     auto chunk = link::logsChunkFrom(*env);
     if (chunk && ctx_.logs) ctx_.logs->onChunk(s.cluster_id, *chunk);
@@ -190,6 +212,7 @@ Status ClusterRegistry::onHello(Session& s, const link::Envelope& e) {
   doc["connected"] = true;
   doc["version"] = hello.version;
   s.cluster_id = id;
+  s.cluster_name = hello.name;
   store::WriteBatch batch;
   batch.put(coll::kClusters, id, doc);
   OAK_TRY(ctx_.store.apply(batch));
@@ -242,8 +265,12 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
     return {};
   }
   bj::object before = *service;
-  if (ctx_.metrics && json::getString(*instance, "status") != st.status) {
-    ctx_.metrics->placement.statusChanged(st.status);
+  if (json::getString(*instance, "status") != st.status) {
+    if (ctx_.metrics) ctx_.metrics->placement.statusChanged(st.status);
+    if (ctx_.alerts) {
+      const Session* owner = sessionOf(cluster_id);
+      noteForAlerts(*ctx_.alerts, *service, st, owner ? owner->cluster_name : cluster_id);
+    }
   }
   (*instance)["status"] = st.status;
   (*instance)["status_detail"] =
@@ -266,6 +293,26 @@ Status ClusterRegistry::applyInstanceState(const std::string& cluster_id,
   OAK_TRY(ctx_.store.apply(batch));
   if (ctx_.routes) ctx_.routes->changed(&before, *service);
   return touch(cluster_id);
+}
+
+Status ClusterRegistry::onControlLogs(const Session& s, const link::Envelope& e) {
+  auto batch = logs::batchFromJson(e.body, kMaxControlLogBatch);
+  if (!batch) {
+    ++control_logs_rejected_;
+    return makeError(ErrorCode::kInvalidArgument, "control_logs." + batch.error().message);
+  }
+  if (ctx_.control_logs == nullptr) return {};
+  control_logs_received_ += batch->records.size();
+  for (auto& r : batch->records) {
+    // Only what the cluster may speak for: itself and its workers.
+    if (r.component != "worker") {
+      r.component = "cluster";
+      r.node = s.cluster_name;
+    }
+    r.cluster = s.cluster_name;
+    ctx_.control_logs->append(std::move(r));
+  }
+  return {};
 }
 
 void ClusterRegistry::reconcile(Session& s, const std::vector<link::InstanceState>& reported) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "link/messages.h"
@@ -49,21 +50,34 @@ class ClusterRegistry {
   // Applies an instance report to the service document.
   Status applyInstanceState(const std::string& cluster_id, const link::InstanceState& s);
 
+  // The workers each cluster last reported (clusters that never did are absent), by cluster id.
+  const std::map<std::string, std::vector<link::WorkerSummary>>& workers() const {
+    return workers_;
+  }
+  // Control-plane records the clusters sent (stored in ctx.control_logs) and batches refused.
+  uint64_t controlLogsReceived() const { return control_logs_received_; }
+  uint64_t controlLogsRejected() const { return control_logs_rejected_; }
+
  private:
   struct Session {
     std::shared_ptr<ClusterChannel> channel;
     std::string remote_address;
     std::string cluster_id;  // empty until `hello`
+    std::string cluster_name = {};
   };
   Status onHello(Session& s, const link::Envelope& e);
   Status onResources(Session& s, const boost::json::object& resources);
   Status touch(const std::string& cluster_id);
+  Status onControlLogs(const Session& s, const link::Envelope& e);
   void reconcile(Session& s, const std::vector<link::InstanceState>& reported);
   Session* sessionOf(const std::string& cluster_id);
 
   RootContext& ctx_;
   uint64_t next_key_ = 1;
   std::map<uint64_t, Session> sessions_;
+  std::map<std::string, std::vector<link::WorkerSummary>> workers_;
+  uint64_t control_logs_received_ = 0;
+  uint64_t control_logs_rejected_ = 0;
 };
 
 }  // namespace oak::root

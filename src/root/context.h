@@ -17,6 +17,15 @@ class ClusterRegistry;
 class LogRequests;
 class ServiceRoutes;
 struct RootMetrics;
+class Alerts;
+
+}  // namespace oak::root
+
+namespace oak::logs {
+class LogBuffer;
+}
+
+namespace oak::root {
 
 struct RootContext {
   store::Store& store;
@@ -33,6 +42,9 @@ struct RootContext {
   LogRequests* logs = nullptr;
   ServiceRoutes* routes = nullptr;
   RootMetrics* metrics = nullptr;  // null: nothing is counted
+  // Control-plane records: the root's own and what the clusters forward (thread-safe).
+  logs::LogBuffer* control_logs = nullptr;
+  Alerts* alerts = nullptr;  // null: no alerts are evaluated
 };
 
 // Collection names in the store.

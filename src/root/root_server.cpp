@@ -7,9 +7,14 @@
 #include "common/host_port.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "logs/archive.h"
+#include "logs/capture.h"
+#include "logs/log_metrics.h"
 #include "metrics/http_metrics.h"
 #include "metrics/process_metrics.h"
 #include "root/accounts.h"
+#include "root/alert_inputs.h"
+#include "root/alerts.h"
 #include "root/api/routes.h"
 #include "root/api/web_routes.h"
 #include "root/applications.h"
@@ -22,6 +27,10 @@
 #include "store/sqlite_store.h"
 
 namespace oak::root {
+
+namespace {
+constexpr std::chrono::seconds kAlertEvaluation{2};
+}  // namespace
 
 struct RootServer::Impl {
   metrics::Registry metrics;  // first: collectors read the members below
@@ -38,8 +47,18 @@ struct RootServer::Impl {
   std::unique_ptr<ServiceRoutes> routes;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
+  std::shared_ptr<logs::LogBuffer> control_logs;
+  std::unique_ptr<Alerts> alerts;
   std::unique_ptr<EventLoop::Periodic> ticker;
+  std::unique_ptr<EventLoop::Periodic> alert_ticker;
 };
+
+Result<std::shared_ptr<logs::LogBuffer>> openControlLog(const std::string& data_dir) {
+  OAK_TRY(files::ensureDirectory(data_dir + "/logs", 0700));
+  OAK_ASSIGN_OR_RETURN(auto log,
+                       logs::openArchivedLog({data_dir + "/logs/control.log"}, kControlLogRecords));
+  return log.buffer;
+}
 
 RootServer::RootServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RootServer::~RootServer() = default;
@@ -87,6 +106,13 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   impl->routes = std::make_unique<ServiceRoutes>(ctx);
   ctx.routes = impl->routes.get();
   ctx.accounts = impl->accounts.get();
+  impl->control_logs = deps.control_logs;
+  if (!impl->control_logs) {
+    OAK_ASSIGN_OR_RETURN(impl->control_logs, openControlLog(options.data_dir));
+  }
+  ctx.control_logs = impl->control_logs.get();
+  impl->alerts = std::make_unique<Alerts>(*deps.clock);
+  ctx.alerts = impl->alerts.get();
   ctx.addresses = impl->addresses.get();
   ctx.applications = impl->applications.get();
   impl->root_metrics = std::make_unique<RootMetrics>(impl->metrics);
@@ -100,6 +126,8 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addApplicationRoutes(r, ctx);
   api::addServiceRoutes(r, ctx);
   api::addLogRoutes(r, ctx);
+  api::addControlLogRoutes(r, ctx);
+  api::addAlertRoutes(r, ctx);
   api::addClusterRoutes(r, ctx);
   api::addClusterAdminRoutes(r, ctx);
   api::addClusterLinkRoute(r, ctx);
@@ -107,6 +135,10 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   api::addDocRoutes(r);
   metrics::addProcessMetrics(impl->metrics, "root");
   addRootCollector(impl->metrics, ctx);
+  logs::addControlLogCollector(impl->metrics, [clusters = impl->clusters.get()] {
+    return std::map<std::string, uint64_t>{{"received", clusters->controlLogsReceived()},
+                                           {"rejected", clusters->controlLogsRejected()}};
+  });
   metrics::observeRequests(r, impl->metrics);
   metrics::addMetricsEndpoint(r, impl->metrics, {options.metrics_token});
   api::addWebRoutes(r, api::embeddedWebAssets());
@@ -117,6 +149,8 @@ Result<std::unique_ptr<RootServer>> RootServer::create(const RootOptions& option
   http_opts.max_body_bytes = options.max_body_bytes;
   OAK_ASSIGN_OR_RETURN(impl->server, http::HttpServer::start(loop, http_opts, r));
   impl->ticker = loop.every(std::chrono::seconds(1), [logs = impl->logs.get()] { logs->tick(); });
+  impl->alert_ticker =
+      loop.every(kAlertEvaluation, [&ctx] { ctx.alerts->evaluate(gatherAlertInputs(ctx)); });
   return std::unique_ptr<RootServer>(new RootServer(std::move(impl)));
 }
 
@@ -126,12 +160,25 @@ uint16_t RootServer::port() const {
 
 void RootServer::stop() {
   impl_->ticker.reset();
+  impl_->alert_ticker.reset();
   impl_->server->stop();
 }
 
 int runRoot(const RootOptions& options) {
+  if (auto s = files::ensureDirectory(options.data_dir, 0700); !s) {
+    spdlog::critical("cannot start the root orchestrator: {}", s.error().message);
+    return 1;
+  }
+  auto control_logs = openControlLog(options.data_dir);
+  if (!control_logs) {
+    spdlog::critical("cannot start the root orchestrator: {}", control_logs.error().message);
+    return 1;
+  }
+  logs::captureLogs(*control_logs, {"root", "root", ""});
   EventLoop loop(2);
-  auto root = RootServer::create(options, loop, {});
+  RootServer::Deps deps;
+  deps.control_logs = *control_logs;
+  auto root = RootServer::create(options, loop, deps);
   if (!root) {
     spdlog::critical("cannot start the root orchestrator: {}", root.error().message);
     return 1;

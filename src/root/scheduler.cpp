@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "root/accounts.h"
+#include "root/alerts.h"
 #include "root/cluster_registry.h"
 #include "root/root_metrics.h"
 #include "root/service_addresses.h"
@@ -84,6 +85,7 @@ Status Scheduler::placeNow(const std::string& service_id) {
     (*service)["status"] = p.status;
     (*service)["status_detail"] = p.detail;
     spdlog::info("service {}: {} ({})", service_id, p.status, p.detail);
+    if (ctx_.alerts) ctx_.alerts->placementFailed("root");
   } else {
     // The instance is recorded here; handing it to the cluster is the cluster link's job.
     int64_t n = json::getInt(*service, "next_instance_progressive_number").value_or(0);

@@ -10,6 +10,7 @@
 
 #include "auth/password.h"
 #include "http/websocket.h"
+#include "root/accounts.h"
 #include "root/cluster_registry.h"
 #include "root/scheduler.h"
 #include "root/service_addresses.h"
@@ -36,6 +37,29 @@ Result<bj::value> listClusters(RootContext& ctx, bool active_only) {
   return out;
 }
 
+// Workers by cluster, as each cluster's latest `workers` message listed them.
+Result<bj::value> listWorkers(RootContext& ctx) {
+  OAK_ASSIGN_OR_RETURN(auto clusters, ctx.store.list(coll::kClusters));
+  bj::array out;
+  if (ctx.clusters == nullptr) return out;
+  const auto& reported = ctx.clusters->workers();
+  for (const auto& c : clusters) {
+    std::string id = Accounts::idOf(c);
+    auto it = reported.find(id);
+    if (it == reported.end()) continue;
+    std::string name = json::getString(c, "cluster_name").value_or(id);
+    bool connected = ctx.clusters->connected(id);
+    for (const auto& w : it->second) {
+      out.push_back(bj::object{{"id", w.id},
+                               {"name", w.name},
+                               {"active", connected && w.active},
+                               {"cluster_id", id},
+                               {"cluster_name", name}});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void addClusterRoutes(http::Router& r, RootContext& ctx) {
@@ -46,6 +70,12 @@ void addClusterRoutes(http::Router& r, RootContext& ctx) {
             {"List the clusters that reported in the last 45 seconds", "clusters", true, "", "",
              "ClusterList"},
             [&ctx](const http::Request&, const Caller&) { return listClusters(ctx, true); });
+  addAuthed(r, ctx, Method::kGet, "/api/workers",
+            {"List the workers of every cluster as their clusters last reported them", "clusters",
+             true, "", "", "WorkerList"},
+            [&ctx](const http::Request&, const Caller&) -> Result<bj::value> {
+              return listWorkers(ctx);
+            });
 }
 
 namespace {

@@ -111,8 +111,11 @@ bj::object apiSchemas() {
   s["Cluster"] = obj({{"_id", kOid}, {"cluster_name", kString}, {"cluster_location", kString}});
   s["ClusterList"] = arrayOf("Cluster");
   s["ClusterToken"] = obj({{"token", kString}}, {"token"});
-  s["ClusterResources"] = obj({{"_id", kOid}, {"cluster_name", kString}, {"cluster_location", kString},
-                               {"connected", {{"type", "boolean"}}}, {"active", {{"type", "boolean"}}},
+  s["ClusterResources"] = obj({{"_id", kOid},
+                               {"cluster_name", kString},
+                               {"cluster_location", kString},
+                               {"connected", {{"type", "boolean"}}},
+                               {"active", {{"type", "boolean"}}},
                                {"last_modified_timestamp", {{"type", "number"}}},
                                {"resources", {{"type", "object"}}}});
   s["ClusterResourcesList"] = arrayOf("ClusterResources");
@@ -125,6 +128,29 @@ bj::object apiSchemas() {
                           {"lines", arrayOf("LogLine")},
                           {"dropped", {{"type", "integer"}}}},
                          {"service_id", "instance_number", "stream", "lines"});
+  s["LogRecord"] = obj({{"time", kString},
+                        {"level", kString},
+                        {"component", kString},
+                        {"node", kString},
+                        {"cluster", kString},
+                        {"msg", kString}},
+                       {"time", "level", "component", "node", "msg"});
+  s["ControlLogs"] = obj({{"lines", arrayOf("LogRecord")}}, {"lines"});
+  s["Alert"] = obj({{"name", kString},
+                    {"severity", kString},
+                    {"state", kString},
+                    {"labels", {{"type", "object"}}},
+                    {"summary", kString},
+                    {"active_since", kString}},
+                   {"name", "severity", "state", "labels", "summary", "active_since"});
+  s["AlertList"] = arrayOf("Alert");
+  s["Worker"] = obj({{"id", kString},
+                     {"name", kString},
+                     {"active", {{"type", "boolean"}}},
+                     {"cluster_id", kString},
+                     {"cluster_name", kString}},
+                    {"id", "name", "active", "cluster_id", "cluster_name"});
+  s["WorkerList"] = arrayOf("Worker");
   s["OpenApi"] = bj::object{{"type", "object"}};
   return s;
 }

@@ -7,13 +7,13 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-#include <charconv>
 #include <deque>
 #include <memory>
 #include <optional>
 
 #include "common/json.h"
 #include "http/stream.h"
+#include "root/api/query.h"
 #include "root/api/routes.h"
 #include "root/applications.h"
 #include "root/cluster_registry.h"
@@ -36,39 +36,26 @@ Error invalid(std::string message) {
   return makeError(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-Result<int64_t> integer(std::string_view text, std::string_view what) {
-  int64_t n = -1;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size() || n < 0) {
-    return invalid(fmt::format("{}: '{}' is not a non-negative integer", what, text.substr(0, 32)));
-  }
-  return n;
-}
-
 // The query of a request, checked; the instance comes later.
 Result<LogQuery> parseQuery(const http::Request& req) {
   LogQuery q;
   q.service_id = std::string(req.param("service_id"));
-  OAK_ASSIGN_OR_RETURN(q.instance_number, integer(req.param("instance_number"), "instance_number"));
+  OAK_ASSIGN_OR_RETURN(q.instance_number,
+                       integerParam(req.param("instance_number"), "instance_number"));
   q.stream = req.queryParam("stream").value_or("all");
   if (!link::validLogStream(q.stream)) {
     return invalid(
         fmt::format("stream: '{}' is not one of stdout, stderr, all", q.stream.substr(0, 32)));
   }
   if (auto tail = req.queryParam("tail")) {
-    auto n = integer(*tail, "tail");
+    auto n = integerParam(*tail, "tail");
     if (!n || *n < 1 || *n > link::kMaxLogsTail) {
       return invalid(fmt::format("tail: '{}' is not a number of lines from 1 to {}",
                                  tail->substr(0, 32), link::kMaxLogsTail));
     }
     q.tail = *n;
   }
-  if (auto follow = req.queryParam("follow")) {
-    if (*follow != "true" && *follow != "false") {
-      return invalid(fmt::format("follow: '{}' is neither true nor false", follow->substr(0, 32)));
-    }
-    q.follow = *follow == "true";
-  }
+  OAK_ASSIGN_OR_RETURN(q.follow, boolParam(req, "follow", false));
   return q;
 }
 

@@ -32,6 +32,8 @@ void addOrganizationRoutes(http::Router& r, RootContext& ctx);
 void addApplicationRoutes(http::Router& r, RootContext& ctx);
 void addServiceRoutes(http::Router& r, RootContext& ctx);
 void addLogRoutes(http::Router& r, RootContext& ctx);
+void addControlLogRoutes(http::Router& r, RootContext& ctx);
+void addAlertRoutes(http::Router& r, RootContext& ctx);
 void addClusterRoutes(http::Router& r, RootContext& ctx);
 void addClusterAdminRoutes(http::Router& r, RootContext& ctx);
 void addClusterLinkRoute(http::Router& r, RootContext& ctx);

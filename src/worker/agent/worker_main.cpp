@@ -19,6 +19,9 @@
 #include "http/client.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "logs/capture.h"
+#include "logs/forwarder.h"
+#include "logs/log_metrics.h"
 #include "metrics/http_metrics.h"
 #include "metrics/process_metrics.h"
 #include "mqtt/metered_bus.h"
@@ -114,6 +117,8 @@ std::string localAddressTowards(const std::string& host) {
 // Refusals of the worker's broker credentials in a row after which it registers again: the
 // cluster lost or replaced its account, and retrying the same password would never succeed.
 constexpr uint64_t kReRegisterAfter = 3;
+// Records waiting for the cluster while the broker is out of reach.
+constexpr size_t kControlLogRecords = 5000;
 
 // Registers again (off the loop) when the broker keeps refusing the credentials, and hands the
 // fresh ones to the client. A new worker id (the cluster forgot this worker) ends the run: the
@@ -181,6 +186,10 @@ int runWorker(WorkerOptions o) {
   // costs resident memory on small boxes for no gain at this load.
   ::mallopt(M_ARENA_MAX, 2);
   if (o.name.empty()) o.name = hostname();
+  // The worker's records wait here until the cluster takes them (the cluster stamps who sent
+  // them, so the identity here only matters for this process's own view).
+  auto control_logs = std::make_shared<logs::LogBuffer>(kControlLogRecords);
+  logs::captureLogs(control_logs, {"worker", o.name, ""});
   std::optional<std::pair<double, double>> location;
   if (!o.location.empty()) {
     auto point = sched::parseLatLon(o.location);
@@ -257,6 +266,19 @@ int runWorker(WorkerOptions o) {
                      overlay ? &overlay->manager() : nullptr, [&overlay](const mqtt::Message& m) {
                        return overlay && overlay->manager().handle(m);
                      }});
+  std::string control_topic = "nodes/" + reg->worker_id + "/logs/control";
+  logs::LogForwarder control_forwarder(
+      *control_logs, {}, [&metered_bus, &control_topic](const logs::Batch& batch) {
+        if (!metered_bus.connected()) return false;  // wait in the buffer, not the MQTT queue
+        metered_bus.publish(control_topic, bj::serialize(logs::toJson(batch)), 0);
+        return true;
+      });
+  auto control_flusher =
+      loop.every(std::chrono::seconds(1), [&control_forwarder] { control_forwarder.flush(); });
+  logs::addControlLogCollector(registry, [&control_forwarder] {
+    return std::map<std::string, uint64_t>{{"forwarded", control_forwarder.forwarded()},
+                                           {"missed", control_forwarder.missed()}};
+  });
   if (overlay) {
     overlay->start();
     addOverlayCollector(registry, [&overlay] { return overlay->counters(); });

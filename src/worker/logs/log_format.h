@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace oak::worker {
 
@@ -45,19 +46,6 @@ struct LogLine {
 
   bool operator==(const LogLine&) const = default;
 };
-
-// "2026-11-22T17:10:58.123456789Z" (always 9 fraction digits, so records sort as text too).
-std::string formatTimestamp(Clock::TimePoint t);
-// Reads RFC 3339 timestamps in UTC ("Z") with 0 to 9 fraction digits.
-std::optional<Clock::TimePoint> parseTimestamp(std::string_view text);
-
-// Replaces every byte that is not part of a well-formed UTF-8 sequence with U+FFFD.
-std::string sanitizeUtf8(std::string_view bytes);
-
-// The length of the longest prefix of `bytes` of at most `max` bytes that does not end inside a
-// UTF-8 sequence (when `bytes` is valid UTF-8; otherwise a prefix that is not shorter than
-// `max - 3`).
-size_t utf8Prefix(std::string_view bytes, size_t max);
 
 // Parses one record (without its '\n'). Nullopt when the timestamp is missing or malformed; the
 // line is then the whole record.

@@ -231,6 +231,27 @@ TEST_F(OrchestratorTest, ARegisteredWorkerIsInactiveUntilItReports) {
 
 // --- Reports to the root ------------------------------------------------------------------------
 
+TEST_F(OrchestratorTest, TheRootHearsTheWorkersOnChangeOnly) {
+  auto& w = addWorker("w1");
+  tick();
+  ASSERT_EQ(root_.workerLists().size(), 1u);
+  EXPECT_EQ(root_.workerLists()[0].size(), 1u);
+  EXPECT_EQ(root_.workerLists()[0][0].name, "w1");
+  EXPECT_FALSE(root_.workerLists()[0][0].active);
+  root_.clear();
+  w.report(4, 4096);
+  deliver();
+  tick();
+  tick();
+  ASSERT_EQ(root_.workerLists().size(), 1u);
+  EXPECT_TRUE(root_.workerLists()[0][0].active);
+  root_.clear();
+  clock_.advance(31s);  // past the lease without a report
+  tick();
+  ASSERT_EQ(root_.workerLists().size(), 1u);
+  EXPECT_FALSE(root_.workerLists()[0][0].active);
+}
+
 TEST_F(OrchestratorTest, TheRootHearsResourcesOnChangeAndAHeartbeatWhenIdle) {
   auto& w = addWorker("w1");
   tick();

@@ -25,6 +25,18 @@ Envelope withField(std::string type, bj::object body) {
   return envelope(bj::serialize(body));
 }
 
+TEST(LinkMessages, WorkersRoundTripAndBadEntriesAreNamed) {
+  std::vector<WorkerSummary> workers{{"id1", "w1", true}, {"id2", "w2", false}};
+  auto env = decode(encodeWorkers(workers)).value();
+  EXPECT_EQ(env.type, "workers");
+  EXPECT_EQ(workersFrom(env).value(), workers);
+  auto bad =
+      decode(R"({"type":"workers","workers":[{"id":"a","name":"b","active":true},{"id":"c"}]})")
+          .value();
+  EXPECT_NE(workersFrom(bad).error().message.find("workers.workers[1]"), std::string::npos);
+  EXPECT_FALSE(workersFrom(decode(R"({"type":"workers"})").value()));
+}
+
 TEST(LinkMessages, LogsRequestRoundTrip) {
   LogsRequest r{"17", "65f000000000000000000001", 2, "stderr", 500, true};
   auto e = envelope(encodeLogsRequest(r));

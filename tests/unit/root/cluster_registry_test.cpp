@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <boost/json.hpp>
 
 #include "common/json.h"
 #include "link/messages.h"
+#include "logs/log_buffer.h"
 #include "promtool.h"
+#include "root/alerts.h"
 #include "root/log_requests.h"
 #include "root/root_metrics.h"
 #include "root_fixture.h"
@@ -136,6 +140,69 @@ TEST_F(ClusterRegistryTest, PlacementSendsTheDeploymentDownAndReportsComeBack) {
   auto undeploys = ch->ofType("undeploy");
   ASSERT_EQ(undeploys.size(), 1u);
   EXPECT_EQ(link::undeployFrom(undeploys[0]).value().instance_number, 0);
+}
+
+TEST_F(ClusterRegistryTest, ControlLogsAreStampedWithTheClusterThatSentThem) {
+  logs::LogBuffer buffer(100);
+  ctx.control_logs = &buffer;
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  auto at = Clock::TimePoint(std::chrono::seconds(1'700'000'000));
+  logs::Batch batch{{{at, logs::Level::kWarn, "root", "forged", "other", "from the cluster"},
+                     {at, logs::Level::kInfo, "worker", "w1", "other", "from a worker"}},
+                    0};
+  auto msg = logs::toJson(batch);
+  msg["type"] = "control_logs";
+  registry.onMessage(key, bj::serialize(msg));
+  auto got = buffer.readAfter(0, {}, 10).records;
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].component, "cluster");  // a cluster cannot speak for the root
+  EXPECT_EQ(got[0].node, "munich");
+  EXPECT_EQ(got[0].cluster, "munich");
+  EXPECT_EQ(got[1].component, "worker");
+  EXPECT_EQ(got[1].node, "w1");
+  EXPECT_EQ(got[1].cluster, "munich");
+  EXPECT_EQ(registry.controlLogsReceived(), 2u);
+
+  // Garbage is refused and counted; the link stays up.
+  registry.onMessage(key, R"({"type":"control_logs","records":[{"msg":1}]})");
+  EXPECT_EQ(registry.controlLogsRejected(), 1u);
+  EXPECT_EQ(buffer.lastSequence(), 2u);
+  EXPECT_TRUE(ch->closed.empty());
+  ctx.control_logs = nullptr;
+}
+
+TEST_F(ClusterRegistryTest, TheWorkersAClusterReportsAreKeptPerCluster) {
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  registry.onMessage(key, link::encodeWorkers({{"id1", "w1", true}, {"id2", "w2", false}}));
+  std::string cid = clusterId(*ch);
+  ASSERT_EQ(registry.workers().count(cid), 1u);
+  EXPECT_EQ(registry.workers().at(cid),
+            (std::vector<link::WorkerSummary>{{"id1", "w1", true}, {"id2", "w2", false}}));
+  registry.onMessage(key, R"({"type":"workers","workers":[{"id":"x"}]})");
+  EXPECT_EQ(registry.workers().at(cid).size(), 2u);  // a bad list changes nothing
+}
+
+TEST_F(ClusterRegistryTest, FailuresAndFullClustersFeedTheAlerts) {
+  Alerts alerts(clock);
+  ctx.alerts = &alerts;
+  auto ch = std::make_shared<RecordingChannel>();
+  uint64_t key = connect(ch, "munich");
+  std::string sid = placedService();
+  for (const char* status : {"FAILED", "NODE_SCHEDULED", "DEAD", "RUNNING", "FAILED"}) {
+    registry.onMessage(
+        key, link::encodeInstanceStatus({sid, 0, status, "", "w1", "worker-1", "", 0, 0}));
+  }
+  registry.onMessage(
+      key, link::encodeInstanceStatus({sid, 0, "NO_WORKER_CAPACITY", "", "", "", "", 0, 0}));
+  alerts.evaluate({});
+  std::set<std::string> names;
+  for (const auto& a : alerts.active()) names.insert(a.name + " " + a.labels.begin()->second);
+  auto job = json::getString(memory.get(coll::kServices, sid).value().value(), "job_name");
+  EXPECT_EQ(names, (std::set<std::string>{"OakestraInstancesFailingRepeatedly " + job.value(),
+                                          "OakestraSchedulingFailures munich"}));
+  ctx.alerts = nullptr;
 }
 
 TEST_F(ClusterRegistryTest, ReportsOfUnknownInstancesWithdrawThem) {
