@@ -384,9 +384,13 @@ void Orchestrator::onInformation(const std::string& worker_id, const bj::object&
   r->active = true;
   w.resources = *r;
   w.last_seen = deps_.clock.now();
-  if (!w.active) spdlog::info("worker '{}' is active", w.name);
+  bool joined = !w.active;
+  if (joined) spdlog::info("worker '{}' is active", w.name);
   w.active = true;
   scheduler_.upsertNode(*r);
+  // The root places services by this report: a new worker is usable there at once, not a tick
+  // later (`oakestra up` waits for it before it says the deployment is up).
+  if (joined) reportResources(false);
 }
 
 Orchestrator::Instance* Orchestrator::findByJob(const std::string& job_name, int64_t n) {

@@ -21,6 +21,9 @@ void addUpFlags(CLI::App& app, UpOptions& o) {
                  "address users and other workers reach this machine at (default: detected)");
   app.add_option("--containerd-socket", o.containerd_socket, "containerd's API socket")
       ->capture_default_str();
+  app.add_option("--containerd-namespace", o.containerd_namespace,
+                 "containerd namespace of the worker's containers")
+      ->capture_default_str();
   app.add_flag("!--no-containerd", o.start_containerd,
                "do not start containerd when it is not running");
   app.add_flag("--unikernel", o.unikernel, "let the worker run unikernels (QEMU)");

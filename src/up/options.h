@@ -22,6 +22,8 @@ struct UpOptions {
   // Start containerd when its socket is missing (and stop it again on exit).
   bool start_containerd = true;
   std::string containerd_socket = "/run/containerd/containerd.sock";
+  // The worker's containerd namespace; deployments sharing a host's containerd need their own.
+  std::string containerd_namespace = "oakestra";
   // Let the worker run unikernels too (QEMU).
   bool unikernel = false;
   // The worker gives instances overlay addresses (when run as root with a TUN device).

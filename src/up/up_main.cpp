@@ -10,6 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include "common/host_port.h"
 #include "common/unique_fd.h"
 #include "doctor/checks.h"
+#include "http/client.h"
 #include "worker/host/host_probe.h"
 
 namespace oak::up {
@@ -50,22 +55,32 @@ bool acceptsConnections(uint16_t port) {
   return fd.valid() && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
-// Bounded wait until `ready` holds; fails early when the child died (its log says why).
-Status waitUntilReady(const Child& c, const std::string& log, const std::function<bool()>& ready) {
-  auto deadline = Clock::now() + kStartTimeout;
-  while (!ready()) {
-    if (auto st = process::reapIfExited(c.pid)) {
-      return makeError(ErrorCode::kUnavailable, fmt::format("{} exited ({}); see {}", c.name,
-                                                            process::describeExit(*st), log));
+// True once the root counts a worker in a cluster that is connected now (not one remembered from
+// the last run): from then on it can place services, so `oak apply` right after the banner
+// works. A root whose /metrics wants a token cannot tell: true.
+bool rootHasWorker(uint16_t port) {
+  http::ClientRequest req{http::Method::kGet, "/metrics", {}, ""};
+  auto res = http::fetch("127.0.0.1", port, req, std::chrono::seconds(2));
+  if (!res) return false;
+  if (res->status != 200) return true;
+  // Samples "NAME{cluster=\"...\"} VALUE" of the two gauges, by their labels.
+  std::map<std::string, double> connected, workers;
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    auto brace = line.find('{'), close = line.find('}'), space = line.rfind(' ');
+    if (brace == std::string::npos || close == std::string::npos || space == std::string::npos ||
+        space < close) {
+      continue;
     }
-    if (Clock::now() >= deadline) {
-      return makeError(ErrorCode::kUnavailable,
-                       fmt::format("{} not ready after {} s; see {}", c.name,
-                                   std::chrono::seconds(kStartTimeout).count(), log));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::string name = line.substr(0, brace), labels = line.substr(brace, close - brace);
+    double value = std::strtod(line.c_str() + space + 1, nullptr);
+    if (name == "oakestra_root_cluster_connected") connected[labels] = value;
+    if (name == "oakestra_root_cluster_workers") workers[labels] = value;
   }
-  return {};
+  for (const auto& [labels, n] : workers) {
+    if (n >= 1 && connected[labels] >= 1) return true;
+  }
+  return false;
 }
 
 class Deployment {
@@ -80,6 +95,12 @@ class Deployment {
 
  private:
   Result<Child> spawn(const std::string& name, std::vector<std::string> args);
+  Result<std::vector<std::string>> containerdArgs() const;
+  // Bounded wait until `ready` holds; fails early when any child died (its log says why).
+  Status waitUntilReady(const Child& c, const std::function<bool()>& ready);
+  // "NAME exited (HOW); see LOG" for the first child that has exited, which is reaped and no
+  // longer ours to stop; nullopt while all run.
+  std::optional<std::string> reapExited();
   void stopAll();
   std::string log(const std::string& name) const { return o_.data_dir + "/" + name + ".log"; }
 
@@ -95,6 +116,51 @@ Result<Child> Deployment::spawn(const std::string& name, std::vector<std::string
   children_.push_back({name, pid});
   spdlog::info("{} started (pid {}), log in {}", name, pid, log(name));
   return children_.back();
+}
+
+// The containerd `up` starts keeps everything under the data directory (its own config, root,
+// state and ttrpc socket next to the API socket), so it shares nothing with a system containerd
+// that is installed but stopped, and the images it pulled are there on the next run.
+Result<std::vector<std::string>> Deployment::containerdArgs() const {
+  std::string dir = fs::absolute(o_.data_dir + "/containerd").string();
+  OAK_TRY(files::ensureDirectory(dir, 0700));
+  // No CRI plugin: it would want CNI and a Kubernetes node, and workers do not use it.
+  std::string config = fmt::format(
+      "version = 2\n"
+      "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+      "[ttrpc]\n  address = \"{}.ttrpc\"\n"
+      "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{}/opt\"\n",
+      o_.containerd_socket, dir);
+  OAK_TRY(files::writeAtomic(dir + "/config.toml", config));
+  return std::vector<std::string>{
+      "/usr/bin/containerd", "--config",  dir + "/config.toml", "--root", dir + "/root", "--state",
+      dir + "/state",        "--address", o_.containerd_socket};
+}
+
+std::optional<std::string> Deployment::reapExited() {
+  for (auto it = children_.begin(); it != children_.end(); ++it) {
+    if (auto st = process::reapIfExited(it->pid)) {
+      auto what = fmt::format("{} exited ({}); see {}", it->name, process::describeExit(*st),
+                              log(it->name));
+      children_.erase(it);
+      return what;
+    }
+  }
+  return std::nullopt;
+}
+
+Status Deployment::waitUntilReady(const Child& c, const std::function<bool()>& ready) {
+  auto deadline = Clock::now() + kStartTimeout;
+  while (!ready()) {
+    if (auto exited = reapExited()) return makeError(ErrorCode::kUnavailable, *exited);
+    if (Clock::now() >= deadline) {
+      return makeError(ErrorCode::kUnavailable,
+                       fmt::format("{} not ready after {} s; see {}", c.name,
+                                   std::chrono::seconds(kStartTimeout).count(), log(c.name)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return {};
 }
 
 Status Deployment::start() {
@@ -113,17 +179,16 @@ Status Deployment::start() {
           "containerd is not installed: this worker will not run containers "
           "(apt-get install containerd runc)");
     } else {
-      std::vector<std::string> args{"/usr/bin/containerd", "--address", o_.containerd_socket};
+      OAK_ASSIGN_OR_RETURN(auto args, containerdArgs());
       OAK_ASSIGN_OR_RETURN(auto c, spawn("containerd", std::move(args)));
-      OAK_TRY(waitUntilReady(c, log("containerd"),
-                             [&] { return fs::is_socket(o_.containerd_socket); }));
+      OAK_TRY(waitUntilReady(c, [&] { return fs::is_socket(o_.containerd_socket); }));
     }
   }
 
   std::vector<std::string> root_args{self_,          "root",       "--listen",
                                      o_.root_listen, "--data-dir", o_.data_dir + "/root"};
   OAK_ASSIGN_OR_RETURN(auto root, spawn("root", std::move(root_args)));
-  OAK_TRY(waitUntilReady(root, log("root"), [&] { return acceptsConnections(root_addr.second); }));
+  OAK_TRY(waitUntilReady(root, [&] { return acceptsConnections(root_addr.second); }));
 
   std::vector<std::string> cluster_args{
       self_,           "cluster",
@@ -134,8 +199,7 @@ Status Deployment::start() {
       "--mqtt-listen", o_.mqtt_listen,
       "--data-dir",    o_.data_dir + "/cluster"};
   OAK_ASSIGN_OR_RETURN(auto cluster, spawn("cluster", std::move(cluster_args)));
-  OAK_TRY(waitUntilReady(cluster, log("cluster"),
-                         [&] { return acceptsConnections(cluster_addr.second); }));
+  OAK_TRY(waitUntilReady(cluster, [&] { return acceptsConnections(cluster_addr.second); }));
 
   std::vector<std::string> worker_args{self_,
                                        "worker",
@@ -148,7 +212,9 @@ Status Deployment::start() {
                                        "--metrics-listen",
                                        o_.metrics_listen,
                                        "--containerd-socket",
-                                       o_.containerd_socket};
+                                       o_.containerd_socket,
+                                       "--containerd-namespace",
+                                       o_.containerd_namespace};
   if (o_.unikernel) worker_args.push_back("--unikernel");
   if (o_.overlay) {
     auto tun = doctor::checkTun("/dev");
@@ -160,9 +226,10 @@ Status Deployment::start() {
     }
   }
   OAK_ASSIGN_OR_RETURN(auto worker, spawn("worker", std::move(worker_args)));
-  // The worker serves its local endpoint once it has registered.
-  return waitUntilReady(worker, log("worker"),
-                        [&] { return acceptsConnections(metrics_addr.second); });
+  // The worker serves its local endpoint once it has registered; its first report then reaches
+  // the root through the cluster.
+  OAK_TRY(waitUntilReady(worker, [&] { return acceptsConnections(metrics_addr.second); }));
+  return waitUntilReady(worker, [&] { return rootHasWorker(root_addr.second); });
 }
 
 void Deployment::printBanner() const {
@@ -199,14 +266,9 @@ int Deployment::wait() {
       spdlog::info("signal {}: stopping", sig);
       return 0;
     }
-    for (const auto& c : children_) {
-      if (auto st = process::reapIfExited(c.pid)) {
-        spdlog::error("{} exited ({}); stopping the rest. See {}", c.name,
-                      process::describeExit(*st), log(c.name));
-        // Already reaped: nothing left to stop for this one.
-        std::erase_if(children_, [&](const Child& x) { return x.pid == c.pid; });
-        return 1;
-      }
+    if (auto exited = reapExited()) {
+      spdlog::error("{}; stopping the rest", *exited);
+      return 1;
     }
   }
 }
