@@ -127,6 +127,7 @@ Result<Orchestrator::WorkerAccount> Orchestrator::registerWorker(const std::stri
     spdlog::info("worker '{}' registered as {}", name, id);
   }
   if (metrics_) metrics_->registrations.inc();
+  w->leaving = false;
   w->password = auth::randomHex(24);
   persistWorker(*w);
   return WorkerAccount{w->id, w->name, w->password, created};
@@ -323,7 +324,8 @@ void Orchestrator::onUndeploy(const link::Undeploy& u) {
 }
 
 std::vector<std::string> Orchestrator::subscriptions() {
-  return {"nodes/+/information", "nodes/+/heartbeat", "nodes/+/job", "nodes/+/jobs/resources"};
+  return {"nodes/+/information", "nodes/+/heartbeat", "nodes/+/job", "nodes/+/jobs/resources",
+          "nodes/+/leave"};
 }
 
 void Orchestrator::onBusMessage(const mqtt::Message& m) {
@@ -331,7 +333,7 @@ void Orchestrator::onBusMessage(const mqtt::Message& m) {
   if (!parts) return;
   auto& [worker_id, suffix] = *parts;
   if (suffix != "information" && suffix != "heartbeat" && suffix != "job" &&
-      suffix != "jobs/resources") {
+      suffix != "jobs/resources" && suffix != "leave") {
     return;  // another component's topic
   }
   auto w = workers_.find(worker_id);
@@ -339,6 +341,7 @@ void Orchestrator::onBusMessage(const mqtt::Message& m) {
     spdlog::warn("message on {} from an unregistered worker; ignored", m.topic);
     return;
   }
+  if (suffix == "leave") return onLeave(w->second);
   heardFrom(w->second, suffix);
   if (suffix == "heartbeat") return;  // its payload is empty, or `{}`
   auto v = json::parse(m.payload);
@@ -361,7 +364,7 @@ void Orchestrator::onBusMessage(const mqtt::Message& m) {
 void Orchestrator::heardFrom(Worker& w, std::string_view suffix) {
   auto now = deps_.clock.now();
   w.last_seen = now;
-  if (w.active || suffix == "information") return;
+  if (w.active || w.leaving || suffix == "information") return;
   if (w.report_requested != Clock::TimePoint{} && now - w.report_requested < kReportRequestEvery) {
     return;
   }
@@ -369,8 +372,25 @@ void Orchestrator::heardFrom(Worker& w, std::string_view suffix) {
   deps_.bus.publish(fmt::format("nodes/{}/control/report", w.id), "{}", 1);
 }
 
+// A worker that stops and removes its instances (`oakestra up`, Ctrl-C) says so first: they are
+// placed again at once — elsewhere, or on this worker when it registers again — instead of a
+// lease later.
+void Orchestrator::onLeave(Worker& w) {
+  spdlog::info("worker '{}' is leaving; placing its instances again", w.name);
+  w.leaving = true;
+  w.active = false;
+  scheduler_.setActive(w.id, false);
+  for (auto& [k, i] : instances_) {
+    if (i.worker_id == w.id && (i.status == "NODE_SCHEDULED" || i.status == "RUNNING")) {
+      setStatus(i, "FAILED", fmt::format("worker '{}' stopped", w.name));
+    }
+  }
+  reportResources(false);
+}
+
 void Orchestrator::onInformation(const std::string& worker_id, const bj::object& payload) {
   Worker& w = workers_[worker_id];
+  if (w.leaving) return;  // its last reports while it stops
   // Identity comes from the topic (the broker's ACL ties it to the worker's account), never
   // from the payload.
   bj::object report = payload;

@@ -112,6 +112,8 @@ class Orchestrator {
     bool active = false;
     // When the cluster last asked it for a full report (it heard from it while inactive).
     Clock::TimePoint report_requested{};
+    // It said it is stopping (`leave`): inactive until it registers again, whatever it sends.
+    bool leaving = false;
   };
   struct Instance {
     std::string service_id;
@@ -139,6 +141,7 @@ class Orchestrator {
   void onJobStatus(const std::string& worker_id, const boost::json::object& payload);
   void onJobResources(const std::string& worker_id, const boost::json::object& payload);
   void heardFrom(Worker& w, std::string_view suffix);
+  void onLeave(Worker& w);
 
   void place(Instance& inst);
   void sendDelete(const std::string& worker_id, const Instance& inst);

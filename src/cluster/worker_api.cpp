@@ -90,6 +90,7 @@ std::vector<std::string> workerAclPatterns() {
           "write nodes/%u/heartbeat",
           "write nodes/%u/job",
           "write nodes/%u/jobs/resources",
+          "write nodes/%u/leave",
           "write nodes/%u/logs/reply",
           "write nodes/%u/logs/control",
           "write nodes/%u/net/subnet",

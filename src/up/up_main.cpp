@@ -201,20 +201,13 @@ Status Deployment::start() {
   OAK_ASSIGN_OR_RETURN(auto cluster, spawn("cluster", std::move(cluster_args)));
   OAK_TRY(waitUntilReady(cluster, [&] { return acceptsConnections(cluster_addr.second); }));
 
-  std::vector<std::string> worker_args{self_,
-                                       "worker",
-                                       "--cluster",
-                                       fmt::format("http://127.0.0.1:{}", cluster_addr.second),
-                                       "--token",
-                                       readTrimmed(o_.data_dir + "/cluster/worker-token"),
-                                       "--data-dir",
-                                       o_.data_dir + "/worker",
-                                       "--metrics-listen",
-                                       o_.metrics_listen,
-                                       "--containerd-socket",
-                                       o_.containerd_socket,
-                                       "--containerd-namespace",
-                                       o_.containerd_namespace};
+  std::vector<std::string> worker_args{
+      self_, "worker", "--cluster", fmt::format("http://127.0.0.1:{}", cluster_addr.second),
+      "--token", readTrimmed(o_.data_dir + "/cluster/worker-token"), "--data-dir",
+      o_.data_dir + "/worker", "--metrics-listen", o_.metrics_listen, "--containerd-socket",
+      o_.containerd_socket, "--containerd-namespace", o_.containerd_namespace,
+      // Ctrl-C leaves nothing running; the next run resumes.
+      "--leave-on-exit"};
   if (o_.unikernel) worker_args.push_back("--unikernel");
   if (o_.overlay) {
     auto tun = doctor::checkTun("/dev");

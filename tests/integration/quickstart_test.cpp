@@ -72,11 +72,13 @@ class QuickstartTest : public ::testing::Test {
   std::string state() const { return dir_.file("state"); }
   std::string socket() const { return dir_.file("containerd.sock"); }
   std::string log(const std::string& name) const {
-    return name == "up" ? dir_.file("up.log") : state() + "/" + name + ".log";
+    return name == "up" ? dir_.file(up_log_) : state() + "/" + name + ".log";
   }
   static std::string local(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
-  void startUp() {
+  // Runs `oakestra up` until its banner (`log_name`: its output, one file per run).
+  void startUp(const std::string& log_name = "up.log") {
+    up_log_ = log_name;
     up_ = std::make_unique<Process>(
         binaryPath("oakestra"),
         std::vector<std::string>{"up", "--data-dir", state(), "--root-listen", local(root_port_),
@@ -89,6 +91,41 @@ class QuickstartTest : public ::testing::Test {
                                  // Tests run in parallel on one host: no shared bridge or TUN.
                                  "--no-overlay"},
         std::map<std::string, std::string>{}, log("up"));
+    ASSERT_TRUE(waitUntil("the banner", 90s, [&] {
+      return up_->log().find("Oakestra is up.") != std::string::npos || !up_->running();
+    }));
+    ASSERT_TRUE(up_->running()) << up_->log();
+  }
+
+  // The httpd image standing in for nginx, in a registry on loopback; returns its reference.
+  std::string pushHttpdImage() {
+    registry_ = LocalRegistry::start().value();
+    // nginx's part: serve a page, say so on stdout, and stop on SIGTERM (as PID 1 httpd would
+    // not).
+    std::string port = std::to_string(http_port_);
+    BusyboxImageOptions httpd;
+    httpd.cmd = {"sh", "-c",
+                 "mkdir -p /www && echo 'hello from the quick start' > /www/index.html && "
+                 "echo \"httpd serving on port " +
+                     port + "\" && httpd -f -v -p " + port +
+                     " -h /www & trap 'kill $!; exit 0' TERM; wait"};
+    auto image = pushBusyboxImage(*registry_, "nginx", "alpine", httpd);
+    EXPECT_TRUE(image) << image.error().message;
+    return image ? image->reference : "";
+  }
+
+  // Whether `up` stopped everything it started: daemons, shims, the service's process, runc's
+  // state of the containers `ids`.
+  void expectNothingLeft(const std::vector<pid_t>& daemons, const std::vector<std::string>& ids) {
+    for (pid_t pid : daemons) EXPECT_FALSE(alive(pid)) << "pid " << pid << " still runs";
+    EXPECT_THAT(processesWith({"containerd-shim", socket()}), ::testing::IsEmpty());
+    EXPECT_THAT(processesWith({"httpd", std::string("-p") + '\0' + std::to_string(http_port_)}),
+                ::testing::IsEmpty());
+    for (const auto& id : ids) {
+      EXPECT_FALSE(std::filesystem::exists("/run/containerd/runc/" + namespace_ + "/" + id))
+          << "runc state of " << id << " left";
+    }
+    EXPECT_FALSE(waitForPort(http_port_, 100ms)) << "nothing serves the page any more";
   }
 
   // The daemons `up` started (root, cluster, worker, containerd) and the cluster's broker.
@@ -129,29 +166,17 @@ class QuickstartTest : public ::testing::Test {
   uint16_t root_port_ = pickFreePort(), cluster_port_ = pickFreePort(), mqtt_port_ = pickFreePort(),
            metrics_port_ = pickFreePort(), http_port_ = pickFreePort();
   const std::string namespace_ = "quickstart-" + std::to_string(::getpid());
+  std::string up_log_ = "up.log";
+  std::unique_ptr<LocalRegistry> registry_;
   std::unique_ptr<Process> up_;
 };
 
 TEST_F(QuickstartTest, UpLoginApplyLogsRemoveAndCtrlCLeavesNothingRunning) {
   ASSERT_FALSE(findOnPath("containerd").empty()) << "containerd is not installed (make deps)";
-  auto registry = LocalRegistry::start();
-  ASSERT_TRUE(registry) << registry.error().message;
-  // nginx's part: serve a page, say so on stdout, and stop on SIGTERM (as PID 1 httpd would not).
+  std::string image = pushHttpdImage();
+  ASSERT_FALSE(image.empty());
   std::string port = std::to_string(http_port_);
-  BusyboxImageOptions httpd;
-  httpd.cmd = {"sh", "-c",
-               "mkdir -p /www && echo 'hello from the quick start' > /www/index.html && "
-               "echo \"httpd serving on port " +
-                   port + "\" && httpd -f -v -p " + port +
-                   " -h /www & trap 'kill $!; exit 0' TERM; wait"};
-  auto image = pushBusyboxImage(**registry, "nginx", "alpine", httpd);
-  ASSERT_TRUE(image) << image.error().message;
-
   ASSERT_NO_FATAL_FAILURE(startUp());
-  ASSERT_TRUE(waitUntil("the banner", 90s, [&] {
-    return up_->log().find("Oakestra is up.") != std::string::npos || !up_->running();
-  }));
-  ASSERT_TRUE(up_->running()) << up_->log();
   ASSERT_THAT(up_->log(), HasSubstr("containerd started (pid "));
   auto daemons = started();
   ASSERT_EQ(daemons.size(), 5u) << "root, cluster, worker, containerd, mosquitto";
@@ -160,7 +185,7 @@ TEST_F(QuickstartTest, UpLoginApplyLogsRemoveAndCtrlCLeavesNothingRunning) {
   auto login = oak_.run({"--url", url, "login", "-p", "Admin"});
   ASSERT_EQ(login.exit_code, 0) << describe(login);
 
-  auto applied = oak_.run({"apply", "-f", nginxExample(image->reference), "--timeout", "120s"});
+  auto applied = oak_.run({"apply", "-f", nginxExample(image), "--timeout", "120s"});
   ASSERT_EQ(applied.exit_code, 0) << describe(applied);
   EXPECT_THAT(applied.out, HasSubstr("clientsrvr.test.nginx.test/0  RUNNING"));
   auto inspect = oak_.run({"service", "inspect", "nginx", "-o", "json"});
@@ -191,14 +216,42 @@ TEST_F(QuickstartTest, UpLoginApplyLogsRemoveAndCtrlCLeavesNothingRunning) {
   }));
 
   EXPECT_EQ(up_->stop(SIGINT, 60s), 0) << up_->log();
-  for (pid_t pid : daemons) EXPECT_FALSE(alive(pid)) << "pid " << pid << " still runs";
-  EXPECT_THAT(processesWith({"containerd-shim", socket()}), ::testing::IsEmpty());
-  EXPECT_THAT(processesWith({"httpd", std::string("-p") + '\0' + port}), ::testing::IsEmpty());
-  for (const auto& id : ids) {
-    EXPECT_FALSE(std::filesystem::exists("/run/containerd/runc/" + namespace_ + "/" + id))
-        << "runc state of " << id << " left";
-  }
-  EXPECT_FALSE(waitForPort(http_port_, 100ms)) << "nothing serves the page any more";
+  expectNothingLeft(daemons, ids);
+}
+
+TEST_F(QuickstartTest, CtrlCWithAServiceDeployedStopsItAndTheNextRunResumesIt) {
+  std::string image = pushHttpdImage();
+  ASSERT_FALSE(image.empty());
+  ASSERT_NO_FATAL_FAILURE(startUp("up1.log"));
+  auto daemons = started();
+  ASSERT_EQ(oak_.run({"--url", "http://" + local(root_port_), "login", "-p", "Admin"}).exit_code,
+            0);
+  auto applied = oak_.run({"apply", "-f", nginxExample(image), "--timeout", "120s"});
+  ASSERT_EQ(applied.exit_code, 0) << describe(applied);
+  auto ids = containers().value_or(std::vector<std::string>{});
+  ASSERT_EQ(ids.size(), 1u);
+
+  // The worker removes its instance before it stops, and tells the cluster.
+  EXPECT_EQ(up_->stop(SIGINT, 60s), 0) << up_->log();
+  expectNothingLeft(daemons, ids);
+
+  // The next run places it again as soon as the worker is back.
+  ASSERT_NO_FATAL_FAILURE(startUp("up2.log"));
+  OakRun inspect;
+  EXPECT_TRUE(eventually("the service running again", 60s, [&] {
+    inspect = oak_.run({"service", "inspect", "nginx", "-o", "json"});
+    if (inspect.exit_code != 0) return false;
+    auto doc = bj::parse(inspect.out);
+    const auto& list = doc.as_object().at("instance_list").as_array();
+    return list.size() == 1 && str(list[0].as_object(), "status") == "RUNNING";
+  })) << describe(inspect);
+  EXPECT_TRUE(waitForPort(http_port_, 30s));
+  EXPECT_EQ(ApiClient(http_port_).get("/").body, "hello from the quick start\n");
+
+  ASSERT_EQ(oak_.run({"service", "rm", "nginx"}).exit_code, 0);
+  auto second = started();
+  EXPECT_EQ(up_->stop(SIGINT, 60s), 0) << up_->log();
+  expectNothingLeft(second, containers().value_or(std::vector<std::string>{}));
 }
 
 }  // namespace

@@ -227,6 +227,28 @@ void WorkerAgent::publishStatus(const StatusReport& r) {
   }
 }
 
+void WorkerAgent::leave(std::chrono::milliseconds timeout, std::function<void()> done) {
+  if (leaving_) return;
+  leaving_ = true;
+  send("leave", "{}", 1);
+  auto held = supervisor_.held();
+  spdlog::info("leaving the cluster: removing {} instance{}", held.size(),
+               held.size() == 1 ? "" : "s");
+  for (const auto& spec : held) supervisor_.remove(spec.job_name, spec.instance);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto check = [this, deadline, done = std::move(done)] {
+    bool timed_out = std::chrono::steady_clock::now() >= deadline;
+    if (supervisor_.tracked() > 0 && !timed_out) return;
+    if (timed_out && supervisor_.tracked() > 0) {
+      spdlog::warn("leaving: {} instance(s) still being removed; stopping anyway",
+                   supervisor_.tracked());
+    }
+    leave_check_.reset();
+    done();
+  };
+  leave_check_ = loop_.every(std::chrono::milliseconds(50), check);
+}
+
 void WorkerAgent::onMessage(const mqtt::Message& m) {
   if (logs_ && logs_->handle(m)) return;
   if (options_.extra_handler && options_.extra_handler(m)) return;
@@ -237,6 +259,7 @@ void WorkerAgent::onMessage(const mqtt::Message& m) {
   }
   const auto& o = v->get_object();
   if (m.topic == topic("control/deploy")) {
+    if (leaving_) return spdlog::info("leaving: deployment on {} not taken", m.topic);
     auto spec = InstanceSpec::fromJson(o);
     if (!spec) {
       // Report it when the instance can be named, so the cluster places it elsewhere.

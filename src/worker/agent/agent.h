@@ -51,6 +51,10 @@ class WorkerAgent {
   void tick();
   // The information payload for a snapshot (the resource abstractor's worker schema).
   boost::json::object information(const HostSnapshot& s) const;
+  // Leaves the cluster for a while: tells it (`nodes/<id>/leave`, so it places the instances
+  // again at once), takes no more deployments and removes every instance. `done` runs once none
+  // is left, or after `timeout`.
+  void leave(std::chrono::milliseconds timeout, std::function<void()> done);
 
  private:
   void onMessage(const mqtt::Message& m);
@@ -78,6 +82,8 @@ class WorkerAgent {
   Clock::TimePoint last_usage_at_{};
   std::string ipv4_;
   std::unique_ptr<LogService> logs_;
+  bool leaving_ = false;
+  std::unique_ptr<EventLoop::Periodic> leave_check_;
 };
 
 }  // namespace oak::worker

@@ -44,6 +44,9 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
                  "HOST:PORT of a registry reached over plain HTTP (repeatable)")
       ->envname("OAKESTRA_INSECURE_REGISTRIES")
       ->delimiter(',');
+  app.add_flag("--leave-on-exit", o.leave_on_exit,
+               "when stopped, remove every instance and have the cluster place them again "
+               "(default: they keep running, and the worker re-attaches when it restarts)");
   app.add_flag("--unikernel", o.unikernel, "run unikernel instances under QEMU")
       ->envname("OAKESTRA_UNIKERNEL");
   app.add_flag("--overlay", o.overlay,

@@ -44,6 +44,9 @@ struct WorkerOptions {
   bool unikernel = false;
   // Instances get their own network namespaces on the overlay (bridge, TUN proxy, tunnel).
   bool overlay = false;
+  // At SIGINT/SIGTERM: leave the cluster and remove every instance before exiting (oakestra up);
+  // otherwise instances keep running and a restarted worker re-attaches to them.
+  bool leave_on_exit = false;
   // The underlay address other workers reach this one at; empty: detected.
   std::string advertise_address;
   // Names of the host devices of the overlay.

@@ -117,6 +117,8 @@ std::string localAddressTowards(const std::string& host) {
 // Refusals of the worker's broker credentials in a row after which it registers again: the
 // cluster lost or replaced its account, and retrying the same password would never succeed.
 constexpr uint64_t kReRegisterAfter = 3;
+// --leave-on-exit: how long removing the instances may take (oakestra up waits 15 s).
+constexpr auto kLeaveTimeout = std::chrono::seconds(12);
 // Records waiting for the cluster while the broker is out of reach.
 constexpr size_t kControlLogRecords = 5000;
 
@@ -319,11 +321,15 @@ int runWorker(WorkerOptions o) {
     spdlog::critical("{}", server.error().message);
     return 1;
   }
-  loop.onTerminate([&](int sig) {
-    spdlog::info("signal {}: shutting down", sig);
+  auto shut_down = [&] {
     ticker.reset();
     (*server)->stop();
     loop.stop();
+  };
+  loop.onTerminate([&](int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    if (!o.leave_on_exit) return shut_down();
+    agent.leave(kLeaveTimeout, shut_down);
   });
   loop.run();
   return exit_code;

@@ -302,6 +302,24 @@ TEST_F(ClusterWorkersTest, UndeployDestroysTheInstanceOnTheWorker) {
   EXPECT_THAT(root_.statuses(), IsEmpty());
 }
 
+TEST_F(ClusterWorkersTest, ALeavingWorkerRemovesItsInstancesWhichMoveAtOnce) {
+  auto& w1 = addNode("w1", 2, 2048);  // the best fit
+  auto& w2 = addNode("w2", 8, 16384);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  ASSERT_TRUE(w1.fake->running(taskId(0)));
+
+  bool left = false;
+  w1.agent->leave(5s, [&left] { left = true; });
+  waitFor([&] { return left; });
+  EXPECT_EQ(sent(w1, "leave"), 1u);
+  EXPECT_FALSE(w1.fake->running(taskId(0)));
+  EXPECT_THAT(w1.fake->destroys(), ElementsAre(taskId(0)));
+  tickCluster();  // no lease to wait for
+  waitFor([&] { return w2.fake->running(taskId(0)); });
+  EXPECT_EQ(statusOf(kSid, 0), "RUNNING");
+  EXPECT_THAT(w2.fake->destroys(), IsEmpty());
+}
+
 TEST_F(ClusterWorkersTest, ALostWorkersInstanceMovesAndItsStaleCopyGoesWhenItReturns) {
   auto& w1 = addNode("w1", 2, 2048);  // the best fit
   auto& w2 = addNode("w2", 8, 16384);

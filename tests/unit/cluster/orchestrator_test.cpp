@@ -675,6 +675,41 @@ TEST_F(OrchestratorTest, ASilentWorkerIsLostAfterTheLeaseAndItsInstancesMove) {
   EXPECT_EQ(root_.resources()[0].at("cores_total").to_number<double>(), 8);
 }
 
+TEST_F(OrchestratorTest, ALeavingWorkersInstancesArePlacedAgainAtOnceUntilItRegistersAgain) {
+  auto& w1 = addReportingWorker("w1", 8, 8000);
+  fromRoot(deployText(serviceDoc(kSid, kJob), 0));
+  w1.status(kJob, 0, "ACTIVE");
+  deliver();
+  tick();
+  root_.clear();
+
+  w1.publish("leave", {});
+  deliver();
+  EXPECT_FALSE(active(w1));
+  tick();
+  std::vector<std::string> seen;
+  for (const auto& s : root_.statuses()) seen.push_back(s.status + ": " + s.status_detail);
+  ASSERT_THAT(seen, SizeIs(2));
+  EXPECT_EQ(seen[0], "FAILED: worker 'w1' stopped");
+  EXPECT_THAT(seen[1], ::testing::StartsWith(std::string(sched::kNoWorkerCapacity)));
+  EXPECT_THAT(w1.commands(), SizeIs(1));  // no delete: it removes its instances itself
+
+  // Its last reports while it stops change nothing.
+  w1.report(8, 8000);
+  deliver();
+  tick();
+  EXPECT_FALSE(active(w1));
+
+  // Started again, it registers, reports, and gets the instance back.
+  ASSERT_TRUE(orch_->registerWorker("w1"));
+  w1.report(8, 8000);
+  deliver();
+  tick();
+  EXPECT_TRUE(active(w1));
+  EXPECT_THAT(w1.commands(),
+              ElementsAre(fmt::format("deploy {}#0", kJob), fmt::format("deploy {}#0", kJob)));
+}
+
 TEST_F(OrchestratorTest, HeartbeatsKeepAWorkerAndItsInstancesAlive) {
   auto& w1 = addReportingWorker("w1", 4, 4000);
   fromRoot(deployText(serviceDoc(kSid, kJob), 0));
