@@ -94,23 +94,63 @@ bj::object toJson(const Resources& r) {
   for (const auto& [arch, cap] : r.per_arch) per_arch[arch] = toJson(cap);
   bj::array runtimes;
   for (const auto& rt : r.runtimes) runtimes.emplace_back(rt);
-  return {{"id", r.id},
-          {"name", r.name},
-          {"active", r.active},
-          {"location", r.location ? bj::value(toJson(*r.location)) : bj::value(nullptr)},
-          {"radius_km", r.radius_km},
-          {"cores_total", r.cores_total},
-          {"cores_free", r.cores_free},
-          {"memory_total_mb", r.memory_total_mb},
-          {"memory_free_mb", r.memory_free_mb},
-          {"gpus_total", r.gpus_total},
-          {"gpus_free", r.gpus_free},
-          {"disk_total_mb", r.disk_total_mb},
-          {"disk_free_mb", r.disk_free_mb},
-          {"runtimes", std::move(runtimes)},
-          {"per_arch", std::move(per_arch)},
-          {"nodes", r.nodes}};
+  bj::object out{{"id", r.id},
+                 {"name", r.name},
+                 {"active", r.active},
+                 {"location", r.location ? bj::value(toJson(*r.location)) : bj::value(nullptr)},
+                 {"radius_km", r.radius_km},
+                 {"cores_total", r.cores_total},
+                 {"cores_free", r.cores_free},
+                 {"memory_total_mb", r.memory_total_mb},
+                 {"memory_free_mb", r.memory_free_mb},
+                 {"gpus_total", r.gpus_total},
+                 {"gpus_free", r.gpus_free},
+                 {"disk_total_mb", r.disk_total_mb},
+                 {"disk_free_mb", r.disk_free_mb},
+                 {"runtimes", std::move(runtimes)},
+                 {"per_arch", std::move(per_arch)},
+                 {"nodes", r.nodes}};
+  if (!r.capabilities.empty()) {
+    bj::object caps;
+    for (const auto& [runtime, facts] : r.capabilities) {
+      bj::object f;
+      for (const auto& [k, v] : facts) f[k] = v;
+      caps[runtime] = std::move(f);
+    }
+    out["capabilities"] = std::move(caps);
+  }
+  return out;
 }
+
+namespace {
+
+// "capabilities": {"<runtime>": {"<key>": "<string>", ...}, ...}, bounded.
+Status readCapabilities(const bj::object& o,
+                        std::map<std::string, std::map<std::string, std::string>>& out) {
+  constexpr size_t kMaxEntries = 16, kMaxText = 256;
+  const bj::value* c = o.if_contains("capabilities");
+  if (c == nullptr || c->is_null()) return {};
+  if (!c->is_object() || c->get_object().size() > kMaxEntries) {
+    return fields::invalid("capabilities", "must be an object of at most 16 runtimes");
+  }
+  for (const auto& [runtime, facts] : c->get_object()) {
+    std::string prefix = fields::join("capabilities", runtime);
+    if (runtime.empty() || runtime.size() > kMaxText || !facts.is_object() ||
+        facts.get_object().size() > kMaxEntries) {
+      return fields::invalid(prefix, "must be an object of at most 16 strings");
+    }
+    auto& f = out[std::string(runtime)];
+    for (const auto& [k, v] : facts.get_object()) {
+      if (!v.is_string() || k.size() > kMaxText || v.get_string().size() > kMaxText) {
+        return fields::invalid(fields::join(prefix, k), "must be a string of at most 256 bytes");
+      }
+      f[std::string(k)] = std::string(v.get_string());
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<Resources> resourcesFromJson(const bj::value& v) {
   if (!v.is_object()) {
@@ -137,6 +177,7 @@ Result<Resources> resourcesFromJson(const bj::value& v) {
   OAK_ASSIGN_OR_RETURN(auto runtimes, fields::strings(o, "runtimes", ""));
   r.runtimes = runtimes.value_or(std::vector<std::string>{});
   sortUnique(r.runtimes);
+  OAK_TRY(readCapabilities(o, r.capabilities));
   if (const bj::value* pa = o.if_contains("per_arch"); pa != nullptr && !pa->is_null()) {
     if (!pa->is_object()) return fields::invalid("per_arch", "must be an object");
     for (const auto& [arch, cap] : pa->get_object()) {

@@ -42,6 +42,10 @@ struct Resources {
   double disk_total_mb = 0, disk_free_mb = 0;
   std::vector<std::string> runtimes;             // "docker", "unikernel"; sorted, unique
   std::map<std::string, ArchCapacity> per_arch;  // GOARCH name ("amd64", "arm64") → capacity
+  // What a worker's runtimes say about themselves, by runtime name (the unikernel runtime:
+  // "arch", "acceleration": kvm or emulation, "qemu": its version). Reported, never scheduled
+  // on; empty for a cluster's aggregate.
+  std::map<std::string, std::map<std::string, std::string>> capabilities;
   uint32_t nodes = 1;                            // workers behind it (1 for a worker)
   bool operator==(const Resources&) const = default;
 };

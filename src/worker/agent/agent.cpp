@@ -119,6 +119,15 @@ bj::object WorkerAgent::information(const HostSnapshot& s) const {
                                       {"cores_free", std::round(cores_free * 100) / 100},
                                       {"memory_total_mb", s.memory_total_mb},
                                       {"memory_free_mb", s.memory_available_mb}}}}}};
+  if (auto caps = runtime_.capabilitiesByRuntime(); !caps.empty()) {
+    bj::object c;
+    for (const auto& [runtime, facts] : caps) {
+      bj::object f;
+      for (const auto& [k, v] : facts) f[k] = v;
+      c[runtime] = std::move(f);
+    }
+    info["capabilities"] = std::move(c);
+  }
   if (options_.location) {
     info["location"] =
         bj::object{{"lat", options_.location->first}, {"lon", options_.location->second}};

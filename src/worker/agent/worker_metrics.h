@@ -26,6 +26,9 @@ class MeteredRuntime final : public Runtime {
 
   std::string name() const override { return inner_->name(); }
   bool available() const override { return inner_->available(); }
+  std::map<std::string, std::string> capabilities() const override {
+    return inner_->capabilities();
+  }
   void recover(std::function<void(Result<std::vector<InstanceSpec>>)> done) override {
     inner_->recover(std::move(done));
   }

@@ -19,6 +19,16 @@ std::vector<std::string> ComposingRuntime::runtimes() const {
   return names;
 }
 
+std::map<std::string, std::map<std::string, std::string>> ComposingRuntime::capabilitiesByRuntime()
+    const {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& r : runtimes_) {
+    if (!r->available()) continue;
+    if (auto c = r->capabilities(); !c.empty()) out[r->name()] = std::move(c);
+  }
+  return out;
+}
+
 void ComposingRuntime::onProgress(ProgressListener listener) {
   for (auto& r : runtimes_) r->onProgress(listener);
 }

@@ -18,6 +18,8 @@ class ComposingRuntime final : public Runtime {
 
   // Names of the available runtimes, in order: the worker's "technology" list.
   std::vector<std::string> runtimes() const;
+  // The capabilities of the available runtimes that have any, by runtime name.
+  std::map<std::string, std::map<std::string, std::string>> capabilitiesByRuntime() const;
 
   std::string name() const override { return "composing"; }
   // True when any runtime is.

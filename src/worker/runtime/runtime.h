@@ -10,6 +10,7 @@
 // holds because everything is destroyed after the loop stopped.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,10 @@ class Runtime {
 
   // Task ids of the running instances.
   virtual std::vector<std::string> list() const = 0;
+
+  // What the worker reports about this runtime beside its name (the unikernel runtime: arch,
+  // acceleration); empty when there is nothing to say.
+  virtual std::map<std::string, std::string> capabilities() const { return {}; }
 
   // Receives progress of launches that take a while (an image pull): the task id and a line
   // for the instance's status_detail. Runtimes without such steps ignore it.

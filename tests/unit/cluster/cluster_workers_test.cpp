@@ -100,8 +100,8 @@ class ClusterWorkersTest : public ::testing::Test {
     s.disk_free_mb = 100000;
     s.ipv4 = fmt::format("10.0.0.{}", nodes_.size() + 1);
     n->probe = std::make_unique<FixedProbe>(s);
-    auto fake = std::make_unique<worker::FakeRuntime>(
-        worker::FakeRuntime::Options{.name = "docker", .available = true, .loop = &loop_});
+    auto fake = std::make_unique<worker::FakeRuntime>(worker::FakeRuntime::Options{
+        .name = "docker", .available = true, .loop = &loop_, .capabilities = {{"engine", "fake"}}});
     n->fake = fake.get();
     std::vector<std::unique_ptr<worker::Runtime>> runtimes;
     runtimes.push_back(std::move(fake));
@@ -188,6 +188,8 @@ TEST_F(ClusterWorkersTest, WorkerReportsMakeThemActiveAndReachTheRootAsAnAggrega
     // The registered name, not the host name the agent reports.
     EXPECT_TRUE(o.at("name") == "w1" || o.at("name") == "w2");
     EXPECT_EQ(o.at("runtimes"), bj::value(bj::array{"docker"}));
+    // What the runtimes say about themselves travels with the report.
+    EXPECT_EQ(o.at("capabilities"), bj::parse(R"({"docker":{"engine":"fake"}})"));
   }
   // Each worker reaches the root as soon as it is active, not a tick later; the tick then has
   // nothing new to say.

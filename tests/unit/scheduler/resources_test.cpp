@@ -30,6 +30,7 @@ Resources worker() {
   r.disk_free_mb = 40000;
   r.runtimes = {"docker", "unikernel"};
   r.per_arch["amd64"] = {8, 6.5, 16000, 12000};
+  r.capabilities["unikernel"] = {{"arch", "amd64"}, {"acceleration", "kvm"}};
   return r;
 }
 
@@ -55,6 +56,18 @@ TEST(ResourcesJsonTest, RoundTripKeepsEveryField) {
   auto back = resourcesFromJson(*parsed);
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, w);
+}
+
+TEST(ResourcesJsonTest, CapabilitiesAreBoundedStringsPerRuntime) {
+  EXPECT_EQ(errorOf(R"({"id":"w","capabilities":{"unikernel":{"acceleration":1}}})"),
+            "capabilities.unikernel.acceleration: must be a string of at most 256 bytes");
+  EXPECT_EQ(errorOf(R"({"id":"w","capabilities":{"unikernel":"kvm"}})"),
+            "capabilities.unikernel: must be an object of at most 16 strings");
+  EXPECT_EQ(errorOf(R"({"id":"w","capabilities":[]})"),
+            "capabilities: must be an object of at most 16 runtimes");
+  Resources plain;
+  plain.id = "w";
+  EXPECT_FALSE(toJson(plain).contains("capabilities"));
 }
 
 TEST(ResourcesJsonTest, RoundTripWithoutLocation) {

@@ -152,6 +152,12 @@ Result<std::pair<uint64_t, double>> procUsage(int pid) {
 
 }  // namespace
 
+std::map<std::string, std::string> UnikernelRuntime::capabilities() const {
+  return {{"arch", host_.arch},
+          {"acceleration", host_.kvm ? "kvm" : "emulation"},
+          {"qemu", host_.version}};
+}
+
 UnikernelRuntime::UnikernelRuntime(TaskRunner& loop, UnikernelOptions options)
     : loop_(loop),
       options_(std::move(options)),

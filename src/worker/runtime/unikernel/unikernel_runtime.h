@@ -55,6 +55,8 @@ class UnikernelRuntime final : public Runtime {
 
   std::string name() const override { return "unikernel"; }
   bool available() const override { return host_.available(); }
+  // arch, acceleration (kvm or emulation) and the QEMU version.
+  std::map<std::string, std::string> capabilities() const override;
   const QemuHost& host() const { return host_; }
 
   void recover(std::function<void(Result<std::vector<InstanceSpec>>)> done) override;

@@ -24,6 +24,7 @@ class FakeRuntime final : public Runtime {
     // With a loop, callbacks are posted to it (as a real runtime answers); without one they run
     // inside the call.
     EventLoop* loop = nullptr;
+    std::map<std::string, std::string> capabilities = {};
   };
 
   // How instances of one image behave.
@@ -57,6 +58,7 @@ class FakeRuntime final : public Runtime {
   bool running(const std::string& task_id) const;
 
   std::string name() const override { return options_.name; }
+  std::map<std::string, std::string> capabilities() const override { return options_.capabilities; }
   bool available() const override;
   void recover(std::function<void(Result<std::vector<InstanceSpec>>)> done) override;
   void launch(const InstanceSpec& spec, std::function<void(Result<LaunchResult>)> done) override;
