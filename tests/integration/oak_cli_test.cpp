@@ -171,6 +171,45 @@ TEST_F(OakCliRootTest, WrongUrlBadSlaAndNoClusterEachSayWhatIsWrongInOneLine) {
   EXPECT_EQ(bad_service.err, "oak: no service 'nosuch' (oak service ls lists yours)\n");
 }
 
+TEST_F(OakCliRootTest, AlertsAndControlPlaneLogsOfALoneRoot) {
+  ASSERT_EQ(login().exit_code, 0);
+  auto quiet = oak_.run({"alerts"});
+  EXPECT_EQ(quiet.exit_code, 0) << describe(quiet);
+  EXPECT_EQ(quiet.out, "No active alerts.\n");
+
+  // The root logs as it starts: records of the root, none of workers (there are none).
+  auto logs = oak_.run({"logs", "--control-plane", "--component", "root"});
+  EXPECT_EQ(logs.exit_code, 0) << describe(logs);
+  EXPECT_THAT(logs.out, ContainsRegex("[0-9]T[0-9:.]+Z info +root: "));
+  auto none = oak_.run({"logs", "--control-plane", "--component", "worker"});
+  EXPECT_EQ(none.exit_code, 0) << describe(none);
+  EXPECT_EQ(none.out, "");
+  auto bad_since = oak_.run({"logs", "--control-plane", "--since", "yesterday"});
+  EXPECT_EQ(bad_since.exit_code, 1);
+  EXPECT_THAT(bad_since.err, StartsWith("oak: since: 'yesterday' is neither"));
+
+  // A service no cluster can take: the follow shows the root's record of it, and the failed
+  // placement is an alert.
+  auto follow = oak_.start({"logs", "--control-plane", "-f", "--tail", "1"}, "follow.log");
+  ASSERT_TRUE(eventually("the follow printed the newest record", 10s, [&] {
+    return follow->log().find(" root: ") != std::string::npos;
+  })) << follow->log();
+  auto alone = slaOf("lonely", bj::array{bj::object{{"microservice_name", "web"}}}, "busybox");
+  oak_.run(
+      {"apply", "-f", writeFile(dir_, "lonely.json", bj::serialize(alone)), "--timeout", "1s"});
+  EXPECT_TRUE(eventually("the follow shows the failed placement", 10s, [&] {
+    return follow->log().find("NoActiveClusterWithCapacity") != std::string::npos;
+  })) << follow->log();
+  EXPECT_EQ(follow->stop(SIGINT), -SIGINT);
+  OakRun alerts;
+  EXPECT_TRUE(eventually("oak alerts lists the scheduling failure", 10s, [&] {
+    alerts = oak_.run({"alerts"});
+    return alerts.out.find("OakestraSchedulingFailures") != std::string::npos;
+  })) << describe(alerts);
+  EXPECT_EQ(alerts.exit_code, 0);
+  EXPECT_THAT(alerts.out, AllOf(StartsWith("SEVERITY  STATE"), HasSubstr("where=root")));
+}
+
 // --- A hierarchy with containers: an application's life ----------------------------------------
 
 class OakCliDeploymentTest : public HierarchyTest {
@@ -347,10 +386,25 @@ TEST_F(OakCliDeploymentTest, ApplyOfAMissingImageSaysWhyAndFails) {
   auto clusters = oak_.run({"cluster", "ls"});
   EXPECT_THAT(clusters.out,
               AllOf(HasSubstr(kClusterName), HasSubstr("active"), HasSubstr("docker")));
-  auto workers = oak_.run({"worker", "ls", "-o", "json"});
-  ASSERT_EQ(workers.exit_code, 0) << describe(workers);
-  auto view = bj::parse(workers.out).as_object();
-  EXPECT_EQ(view.at("clusters").as_array().at(0).as_object().at("workers").to_number<double>(), 2);
+  // The cluster lists its workers to the root; oak shows them by name.
+  OakRun workers;
+  EXPECT_TRUE(eventually("oak worker ls lists w1 and w2 active", 15s, [&] {
+    workers = oak_.run({"worker", "ls", "-o", "json"});
+    std::set<std::string> active;
+    auto list = bj::parse(workers.out);
+    for (const auto& w : list.as_array()) {
+      const auto& o = w.as_object();
+      if (o.at("active") == true && str(o, "cluster_name") == kClusterName) {
+        active.insert(str(o, "name"));
+      }
+    }
+    return active == std::set<std::string>{"w1", "w2"};
+  })) << describe(workers);
+  auto table = oak_.run({"worker", "ls"});
+  EXPECT_THAT(table.out,
+              AllOf(StartsWith("NAME  CLUSTER  STATE   YOUR INSTANCES\n"),
+                    ContainsRegex("w1 +edge +active"), ContainsRegex("w2 +edge +active")))
+      << describe(table);
 }
 
 }  // namespace

@@ -185,9 +185,32 @@ try {
   await check('infrastructure page', async () => {
     await page.getByRole('link', { name: 'Infrastructure', exact: true }).click();
     await page.getByRole('heading', { name: 'Infrastructure', exact: true }).waitFor();
-    await page.getByText('healthy').waitFor();
+    await page.locator('section.health').getByText('healthy', { exact: true }).waitFor();
     if (args.image) await page.locator('section[data-cluster] .badge', { hasText: 'active' }).first().waitFor();
     else await page.getByText(/No clusters yet|clusters active/).first().waitFor();
+    const alerts = page.getByRole('region', { name: 'Alerts', exact: true });
+    await alerts.getByText(/No active alerts|firing|pending/).first().waitFor();
+    if (args.image) {
+      // Each worker by name, as its cluster reported it.
+      for (const w of ['w1', 'w2']) {
+        await page.locator(`section[data-cluster] li[data-worker="${w}"]`, { hasText: 'active' }).waitFor();
+      }
+    }
+  });
+
+  await check('an Admin reads the control-plane logs, filtered by component', async () => {
+    const lines = page.getByTestId('control-log-lines');
+    await lines.locator('.log-line', { hasText: ' root' }).first().waitFor();
+    if (args.image) {
+      await page.getByLabel('Component', { exact: true }).selectOption('worker');
+      // The root's records go, the workers' stay.
+      await lines.locator('.log-line', { hasText: /(debug|info|warn|error) +root/ }).first().waitFor({ state: 'detached' });
+      await lines.locator('.log-line', { hasText: /worker w[12]@/ }).first().waitFor();
+      await page.getByLabel('Component', { exact: true }).selectOption('');
+      await lines.locator('.log-line', { hasText: ' root' }).first().waitFor();
+    }
+    // The screenshot without the earlier actions' toasts over the filters.
+    await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15000 });
     await shot('infrastructure');
   });
 

@@ -1,23 +1,31 @@
 // Reads a Server-Sent Events body (the log follow) from a fetch Response; EventSource cannot send
-// the Authorization header.
+// the Authorization header. Instances' logs send lines, the control-plane log sends records.
+import type { ControlRecord } from './types';
 
 export type LogEvent =
   | { kind: 'line'; time: string; stream: string; line: string }
+  | ({ kind: 'record' } & ControlRecord)
   | { kind: 'dropped'; count: number }
   | { kind: 'end'; why: string };
 
 // Turns one event's data into a LogEvent; null for anything else.
 export function parseEventData(data: string): LogEvent | null {
-  let v: unknown;
   try {
-    v = JSON.parse(data);
+    return toEvent(JSON.parse(data));
   } catch {
     return null;
   }
+}
+
+// One line or record as the API sends it (an event's data, or an item of `lines`) as a LogEvent.
+export function toEvent(v: unknown): LogEvent | null {
   if (!v || typeof v !== 'object') return null;
   const o = v as Record<string, unknown>;
-  if (typeof o.line === 'string') {
-    return { kind: 'line', time: String(o.time ?? ''), stream: String(o.stream ?? ''), line: o.line };
+  const str = (k: string) => String(o[k] ?? '');
+  if (typeof o.line === 'string') return { kind: 'line', time: str('time'), stream: str('stream'), line: o.line };
+  if (typeof o.msg === 'string') {
+    const r = { time: str('time'), level: str('level'), component: str('component'), node: str('node'), cluster: str('cluster') };
+    return { kind: 'record', ...r, msg: o.msg };
   }
   if (typeof o.dropped === 'number') return { kind: 'dropped', count: o.dropped };
   if (typeof o.end === 'string') return { kind: 'end', why: o.end };

@@ -160,3 +160,32 @@ export interface LogLine {
 }
 
 export const oid = (d: { _id?: Oid } | undefined): string => d?._id?.$oid ?? '';
+
+// GET /api/workers: each cluster's workers as the cluster last reported them.
+export interface WorkerView {
+  id: string;
+  name: string;
+  active: boolean;
+  cluster_id: string;
+  cluster_name: string;
+}
+
+// GET /api/alerts, firing first.
+export interface Alert {
+  name: string;
+  severity: string; // critical or warning
+  state: string; // firing or pending
+  labels: Record<string, string>;
+  summary: string;
+  active_since: string;
+}
+
+// One record of GET /api/logs (control-plane logs).
+export interface ControlRecord {
+  time: string;
+  level: string;
+  component: string;
+  node: string;
+  cluster: string;
+  msg: string;
+}

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render } from 'preact';
+import { act } from 'preact/test-utils';
 import { App } from '../src/App';
 import { apiReachable } from '../src/api';
 import { ErrorNotice, StatusBadge } from '../src/components/ui';
+import { ControlLogs } from '../src/components/ControlLogs';
 import { LogViewer } from '../src/components/LogViewer';
 import { Applications } from '../src/pages/Applications';
 import { Infrastructure } from '../src/pages/Infrastructure';
@@ -13,6 +15,8 @@ import { endSession, startSession } from '../src/session';
 import { ApiError } from '../src/api';
 import { button, click, fakeFetch, mount, text, token, type, waitFor } from './helpers';
 
+// An element's text with its parts apart (styles, not spaces, separate them on screen).
+const parts = (el: Element) => [...el.childNodes].map((n) => (n.textContent ?? '').trim()).filter(Boolean).join(' ').replace(/\s+/g, ' ');
 const exp = () => Math.floor(Date.now() / 1000) + 600;
 const app = { _id: { $oid: 'a1' }, applicationID: 'a1', application_name: 'shop', application_namespace: 'prod', microservices: ['s1'] };
 const service = {
@@ -201,22 +205,31 @@ describe('Infrastructure', () => {
     expect(text(root)).toContain('oakestra cluster --root');
   });
 
-  it('shows capacity, runtimes and liveness of each cluster', async () => {
+  it('shows capacity, runtimes and liveness of each cluster, and its workers', async () => {
     fakeFetch((c) => ({
       body:
         c.path === '/healthz'
           ? { status: 'ok' }
-          : [
-              {
-                _id: { $oid: 'c1' },
-                cluster_name: 'edge',
-                cluster_location: '48.1,11.6,10',
-                connected: true,
-                active: true,
-                last_modified_timestamp: Date.now() / 1000,
-                resources: { nodes: 2, cores_total: 8, cores_free: 6, memory_total_mb: 4096, memory_free_mb: 1024, runtimes: ['docker', 'unikernel'], per_arch: { amd64: {}, arm64: {} } },
-              },
-            ],
+          : c.path === '/api/workers'
+            ? [
+                { id: 'n2', name: 'w2', active: false, cluster_id: 'c1', cluster_name: 'edge' },
+                { id: 'n1', name: 'w1', active: true, cluster_id: 'c1', cluster_name: 'edge' },
+              ]
+            : c.path.startsWith('/api/')
+              ? c.path.startsWith('/api/v1/')
+                ? [
+                    {
+                      _id: { $oid: 'c1' },
+                      cluster_name: 'edge',
+                      cluster_location: '48.1,11.6,10',
+                      connected: true,
+                      active: true,
+                      last_modified_timestamp: Date.now() / 1000,
+                      resources: { nodes: 2, cores_total: 8, cores_free: 6, memory_total_mb: 4096, memory_free_mb: 1024, runtimes: ['docker', 'unikernel'], per_arch: { amd64: {}, arm64: {} } },
+                    },
+                  ]
+                : []
+              : [],
     }));
     const root = await mount(<Infrastructure />);
     const card = await waitFor('card', () => root.querySelector('section[data-cluster="edge"]'));
@@ -225,6 +238,87 @@ describe('Infrastructure', () => {
     expect(text(card)).toContain('2.0 / 8.0 cores used');
     expect(text(card)).toContain('3072 / 4096 MB used');
     expect(root.querySelector('.map .pin.active')).toBeTruthy();
+    await waitFor('workers', () => card.querySelector('li[data-worker="w2"]'));
+    expect([...card.querySelectorAll('li[data-worker]')].map(parts)).toEqual(['active w1', 'lost w2']);
+    expect(text(root)).toContain('1 of 2 workers');
+    expect(text(root)).toContain('No active alerts');
+  });
+
+  it('lists active alerts, firing first', async () => {
+    fakeFetch((c) => ({
+      body:
+        c.path === '/api/alerts'
+          ? [
+              { name: 'OakestraErrorLogRateHigh', severity: 'warning', state: 'pending', labels: { node: 'edge' }, summary: 'many errors', active_since: new Date().toISOString() },
+              { name: 'OakestraWorkerLost', severity: 'warning', state: 'firing', labels: { cluster: 'edge', worker: 'w1' }, summary: 'worker w1 of edge is lost', active_since: new Date().toISOString() },
+            ]
+          : c.path === '/healthz'
+            ? { status: 'ok' }
+            : [],
+    }));
+    const root = await mount(<Infrastructure />);
+    await waitFor('alerts', () => root.querySelector('tr[data-alert]'));
+    const rows = [...root.querySelectorAll('tr[data-alert]')];
+    expect(rows.map((r) => r.getAttribute('data-alert'))).toEqual(['OakestraWorkerLost', 'OakestraErrorLogRateHigh']);
+    expect(text(rows[0])).toContain('worker w1 of edge is lost');
+    expect(text(rows[0])).toContain('worker=w1');
+    expect(text(rows[0])).toMatch(/since \d+ s ago/);
+    expect(text(root.querySelector('.alerts')!)).toContain('1 firing');
+  });
+});
+
+describe('Control-plane logs', () => {
+  const rec = (msg: string, level = 'info', component = 'root', node = 'root', cluster = '') =>
+    ({ time: '2026-01-01T10:00:00.000Z', level, component, node, cluster, msg });
+
+  it('reads with the filters chosen, once or followed', async () => {
+    const calls = fakeFetch((c) => ({
+      body: c.path.startsWith('/api/logs')
+        ? { lines: c.path.includes('component=worker') ? [rec('joined', 'warn', 'worker', 'w1', 'edge')] : [rec('root started')] }
+        : c.path === '/healthz'
+          ? { status: 'ok' }
+          : [],
+    }));
+    const root = await mount(<Infrastructure />);
+    const box = await waitFor('panel', () => root.querySelector('[data-testid=control-log-lines]'));
+    expect(calls.find((c) => c.path.startsWith('/api/logs'))!.path).toBe('/api/logs?level=info&limit=300&follow=true');
+    await click(root.querySelector('.control-logs input[type=checkbox]'));
+    await waitFor('one read', () => text(box).includes('root started'));
+    const component = root.querySelector('select[aria-label=Component]') as HTMLSelectElement;
+    component.value = 'worker';
+    await act(() => {
+      component.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await waitFor('worker records', () => text(box).includes('joined'));
+    expect(text(box)).toContain('worker w1@edge');
+    expect(box.querySelector('.log-line.lvl-warn')).toBeTruthy();
+    expect(calls.at(-1)!.path).toBe('/api/logs?component=worker&level=info&limit=2000');
+  });
+
+  it('follows the event stream and says what was skipped', async () => {
+    vi.stubGlobal('fetch', async (input: string) => {
+      if (!input.startsWith('/api/logs')) return new Response('[]');
+      const events = [rec('first'), { dropped: 7 }, rec('second', 'error', 'cluster', 'edge', 'edge')];
+      return new Response(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''), { headers: { 'Content-Type': 'text/event-stream' } });
+    });
+    const root = await mount(<ControlLogs />);
+    const box = await waitFor('panel', () => root.querySelector('[data-testid=control-log-lines]'));
+    await waitFor('records', () => text(box).includes('second'));
+    expect([...box.querySelectorAll('.log-line')].map(parts)).toEqual([
+      '10:00:00.000 info root first',
+      '… 7 records skipped',
+      '10:00:00.000 error cluster edge second',
+    ]);
+    await waitFor('end', () => text(root).includes('Following stopped: the log stream closed. 7 lines were skipped.'));
+  });
+
+  it('is for Admins only', async () => {
+    startSession(token({ sub: 'alice', roles: ['Application_Provider'], organization: 'root', exp: exp() }), 'r');
+    const calls = fakeFetch((c) => ({ body: c.path === '/healthz' ? { status: 'ok' } : [] }));
+    const root = await mount(<Infrastructure />);
+    await waitFor('page', () => text(root).includes('No active alerts'));
+    expect(root.querySelector('.control-logs')).toBeNull();
+    expect(calls.some((c) => c.path.startsWith('/api/logs'))).toBe(false);
   });
 });
 

@@ -21,7 +21,7 @@ void printJson(CommandContext& ctx, const bj::value& v) {
 }
 
 void printList(CommandContext& ctx, const bj::array& list, std::string_view none,
-               std::string (*render)(const bj::array&)) {
+               const std::function<std::string(const bj::array&)>& render) {
   if (ctx.json()) {
     printJson(ctx, list);
   } else if (list.empty()) {

@@ -35,6 +35,6 @@ void addApiCommand(CLI::App& app, CommandContext& ctx, Action& action);
 void printJson(CommandContext& ctx, const boost::json::value& v);
 // Prints a list: as JSON with -o json, else `render(list)`, or `none` when the list is empty.
 void printList(CommandContext& ctx, const boost::json::array& list, std::string_view none,
-               std::string (*render)(const boost::json::array&));
+               const std::function<std::string(const boost::json::array&)>& render);
 
 }  // namespace oak::cli

@@ -1,4 +1,4 @@
-// oak cluster ls, oak worker ls
+// oak cluster ls, oak worker ls, oak alerts
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -10,6 +10,8 @@
 #include "cli/oak/views.h"
 
 namespace oak::cli {
+
+namespace bj = boost::json;
 
 namespace {
 
@@ -24,16 +26,23 @@ Status listClusters(CommandContext& ctx) {
 
 Status listWorkers(CommandContext& ctx) {
   OAK_ASSIGN_OR_RETURN(auto client, Client::open(ctx));
-  OAK_ASSIGN_OR_RETURN(auto clusters, client->api().clusters());
-  OAK_ASSIGN_OR_RETURN(auto services, myServices(client->api()));
-  auto view = workerView(clusters, services);
-  if (ctx.json()) {
-    printJson(ctx, view);
-    return {};
+  OAK_ASSIGN_OR_RETURN(auto workers, client->api().workers());
+  WorkerInstances instances;
+  if (!ctx.json() && !workers.empty()) {
+    OAK_ASSIGN_OR_RETURN(auto services, myServices(client->api()));
+    instances = instancesPerWorker(services);
   }
-  *ctx.err << "oak: the root knows workers as their clusters' totals, and by name where your "
-              "instances run\n";
-  *ctx.out << renderWorkerView(view);
+  printList(ctx, workers,
+            "No workers reported (oak cluster ls shows whether the clusters are connected).",
+            [&instances](const bj::array& list) { return renderWorkers(list, instances); });
+  return {};
+}
+
+Status listAlerts(CommandContext& ctx) {
+  OAK_ASSIGN_OR_RETURN(auto client, Client::open(ctx));
+  OAK_ASSIGN_OR_RETURN(auto alerts, client->api().alerts());
+  printList(ctx, alerts, "No active alerts.",
+            [&ctx](const bj::array& list) { return renderAlerts(list, ctx.clock->now()); });
   return {};
 }
 
@@ -47,10 +56,14 @@ void addInfrastructureCommands(CLI::App& app, CommandContext& ctx, Action& actio
 
   auto* worker = app.add_subcommand("worker", "workers")->require_subcommand(1);
   onRun(worker->add_subcommand("ls",
-                               "list the workers as the root sees them: per cluster and "
-                               "architecture (count, free and total capacity), and by name where "
-                               "your instances run"),
+                               "list every cluster's workers as their clusters last reported them "
+                               "(active or lost), and how many of your instances each runs"),
         action, [&ctx] { return listWorkers(ctx); });
+
+  onRun(app.add_subcommand("alerts",
+                           "list what the root finds wrong now (firing first, then pending); "
+                           "exits 0 either way"),
+        action, [&ctx] { return listAlerts(ctx); });
 }
 
 }  // namespace oak::cli

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "common/json.h"
 
@@ -22,6 +24,25 @@ std::string logTarget(const LogQuery& q, bool follow) {
       fmt::format("/api/service/{}/instance/{}/logs?stream={}", q.service_id, q.instance, q.stream);
   if (q.tail) t += fmt::format("&tail={}", *q.tail);
   if (follow) t += "&follow=true";
+  return t;
+}
+
+std::string controlLogTarget(const ControlLogQuery& q, bool follow) {
+  std::string t = "/api/logs";
+  char sep = '?';
+  auto add = [&](std::string_view name, std::string_view value) {
+    if (value.empty()) return;
+    t += fmt::format("{}{}={}", sep, name,
+                     boost::urls::encode(value, boost::urls::unreserved_chars));
+    sep = '&';
+  };
+  add("component", q.component);
+  add("level", q.level);
+  add("since", q.since);
+  add("node", q.node);
+  add("cluster", q.cluster);
+  if (q.limit) add("limit", std::to_string(*q.limit));
+  if (follow) add("follow", "true");
   return t;
 }
 
@@ -117,12 +138,32 @@ Result<bj::array> RootApi::clusters() {
   return array(Method::kGet, "/api/v1/resources/clusters");
 }
 
+Result<bj::array> RootApi::workers() {
+  return array(Method::kGet, "/api/workers");
+}
+
+Result<bj::array> RootApi::alerts() {
+  return array(Method::kGet, "/api/alerts");
+}
+
 Result<bj::object> RootApi::logs(const LogQuery& q) {
   return object(Method::kGet, logTarget(q, false));
 }
 
 Status RootApi::followLogs(const LogQuery& q, const DataSink& sink) {
-  OAK_ASSIGN_OR_RETURN(auto reply, session_.stream(logTarget(q, true), sink));
+  return follow(logTarget(q, true), sink);
+}
+
+Result<bj::object> RootApi::controlLogs(const ControlLogQuery& q) {
+  return object(Method::kGet, controlLogTarget(q, false));
+}
+
+Status RootApi::followControlLogs(const ControlLogQuery& q, const DataSink& sink) {
+  return follow(controlLogTarget(q, true), sink);
+}
+
+Status RootApi::follow(const std::string& target, const DataSink& sink) {
+  OAK_ASSIGN_OR_RETURN(auto reply, session_.stream(target, sink));
   if (reply.status / 100 != 2) return replyError(reply);
   return {};
 }

@@ -20,6 +20,16 @@ struct LogQuery {
   std::optional<int64_t> tail;
 };
 
+// GET /api/logs: the control plane's records (Admins only); empty fields are not sent.
+struct ControlLogQuery {
+  std::string component;  // root, cluster or worker
+  std::string level;      // the lowest
+  std::string since;      // RFC 3339, or 90s, 15m, 2h, 1d back from now
+  std::string node;
+  std::string cluster;
+  std::optional<int64_t> limit;
+};
+
 class RootApi {
  public:
   explicit RootApi(Session& session) : session_(session) {}
@@ -45,10 +55,16 @@ class RootApi {
 
   // GET /api/v1/resources/clusters: every cluster with its aggregated resources.
   Result<boost::json::array> clusters();
+  // GET /api/workers: every cluster's workers as their clusters last reported them.
+  Result<boost::json::array> workers();
+  // GET /api/alerts: what the root finds wrong now, firing first.
+  Result<boost::json::array> alerts();
 
   Result<boost::json::object> logs(const LogQuery& q);
   // The follow's event stream (text/event-stream), handed to `sink` as it arrives.
   Status followLogs(const LogQuery& q, const DataSink& sink);
+  Result<boost::json::object> controlLogs(const ControlLogQuery& q);
+  Status followControlLogs(const ControlLogQuery& q, const DataSink& sink);
 
  private:
   Result<boost::json::array> array(http::Method m, const std::string& target,
@@ -56,6 +72,7 @@ class RootApi {
   Result<boost::json::object> object(http::Method m, const std::string& target,
                                      const std::string& body = {});
   Result<std::string> myUserId();
+  Status follow(const std::string& target, const DataSink& sink);
 
   Session& session_;
   std::string user_id_;

@@ -10,6 +10,7 @@
 #include "cli/oak/table.h"
 #include "cli/oak/text.h"
 #include "common/json.h"
+#include "common/text.h"
 
 namespace oak::cli {
 
@@ -190,71 +191,62 @@ std::string renderClusters(const bj::array& clusters) {
   return t.render();
 }
 
-bj::object workerView(const bj::array& clusters, const bj::array& services) {
-  auto names = clusterNames(clusters);
-  bj::array aggregates;
-  for (const auto& v : clusters) {
-    if (!v.is_object()) continue;
-    const auto& c = v.get_object();
-    const auto& r = objectAt(c, "resources");
-    aggregates.push_back(
-        bj::object{{"cluster", field(c, "cluster_name")},
-                   {"cluster_id", idOf(c)},
-                   {"status", clusterStatus(c)},
-                   {"workers", number(r, "nodes")},
-                   {"runtimes", r.contains("runtimes") ? r.at("runtimes") : bj::array{}},
-                   {"per_arch", objectAt(r, "per_arch")}});
-  }
-  // Workers by name, from the instances they run.
-  std::map<std::pair<std::string, std::string>, bj::object> workers;
+WorkerInstances instancesPerWorker(const bj::array& services) {
+  WorkerInstances count;
   for (const auto& v : services) {
     if (!v.is_object()) continue;
     for (const auto* i : objects(v.get_object(), "instance_list")) {
       std::string name = field(*i, "worker_name");
-      if (name.empty()) continue;
-      std::string cluster_id = field(*i, "cluster_id");
-      auto& w = workers[{cluster_id, name}];
-      if (w.empty()) {
-        w = bj::object{{"name", name},
-                       {"id", field(*i, "worker_id")},
-                       {"cluster", names.count(cluster_id) ? names[cluster_id] : cluster_id},
-                       {"cluster_id", cluster_id},
-                       {"host_ip", field(*i, "host_ip")},
-                       {"instances", 0}};
-      }
-      w["instances"] = w["instances"].to_number<int64_t>() + 1;
+      if (!name.empty()) ++count[{field(*i, "cluster_id"), name}];
     }
   }
-  bj::array listed;
-  for (auto& [key, w] : workers) listed.push_back(std::move(w));
-  return bj::object{{"clusters", std::move(aggregates)}, {"workers", std::move(listed)}};
+  return count;
 }
 
-std::string renderWorkerView(const bj::object& view) {
-  Table capacity(
-      {"CLUSTER", "STATUS", "WORKERS", "ARCH", "CPU FREE/TOTAL", "MEMORY FREE/TOTAL", "RUNTIMES"});
-  for (const auto* c : objects(view, "clusters")) {
-    const auto& per_arch = objectAt(*c, "per_arch");
-    std::vector<std::string> common{field(*c, "cluster"), field(*c, "status"), cell(*c, "workers")};
-    if (per_arch.empty()) {
-      capacity.addRow({common[0], common[1], common[2], "", "", "", cell(*c, "runtimes")});
-    }
-    for (const auto& [arch, v] : per_arch) {
-      const auto& a = v.is_object() ? v.get_object() : kNoObject;
-      capacity.addRow({common[0], common[1], common[2], std::string(arch),
-                       freeOfTotal(number(a, "cores_free"), number(a, "cores_total"), false),
-                       freeOfTotal(number(a, "memory_free_mb"), number(a, "memory_total_mb"), true),
-                       cell(*c, "runtimes")});
-    }
+std::string renderWorkers(const bj::array& workers, const WorkerInstances& instances) {
+  Table t({"NAME", "CLUSTER", "STATE", "YOUR INSTANCES"});
+  for (const auto& v : workers) {
+    if (!v.is_object()) continue;
+    const auto& w = v.get_object();
+    auto n = instances.find({field(w, "cluster_id"), field(w, "name")});
+    t.addRow({field(w, "name"), field(w, "cluster_name"),
+              w.contains("active") && w.at("active") == true ? "active" : "lost",
+              n == instances.end() ? "" : std::to_string(n->second)});
   }
-  std::string out = capacity.render();
-  Table hosting({"WORKER", "CLUSTER", "HOST IP", "YOUR INSTANCES"});
-  for (const auto* w : objects(view, "workers")) {
-    hosting.addRow(
-        {field(*w, "name"), field(*w, "cluster"), field(*w, "host_ip"), cell(*w, "instances")});
+  return t.render();
+}
+
+std::string renderAlerts(const bj::array& alerts, Clock::TimePoint now) {
+  Table t({"SEVERITY", "STATE", "NAME", "FOR", "LABELS", "SUMMARY"});
+  for (const auto& v : alerts) {
+    if (!v.is_object()) continue;
+    const auto& a = v.get_object();
+    std::string since;
+    if (auto at = parseTimestamp(field(a, "active_since"))) {
+      since = formatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::max(now - *at, Clock::TimePoint::duration::zero())));
+    }
+    std::vector<std::string> labels;
+    for (const auto& [k, l] : objectAt(a, "labels")) {
+      labels.push_back(fmt::format("{}={}", std::string_view(k),
+                                   l.is_string() ? std::string(l.get_string()) : bj::serialize(l)));
+    }
+    t.addRow({field(a, "severity"), field(a, "state"), field(a, "name"), since,
+              fmt::format("{}", fmt::join(labels, ",")), field(a, "summary")});
   }
-  if (!hosting.empty()) out += "\n" + hosting.render();
-  return out;
+  return t.render();
+}
+
+std::string renderControlRecord(const bj::object& r) {
+  // Nanoseconds tell people nothing: milliseconds, and the zone.
+  std::string time = field(r, "time");
+  if (time.size() > 24 && time.back() == 'Z') time = time.substr(0, 23) + "Z";
+  std::string component = field(r, "component");
+  std::string node = field(r, "node");
+  std::string cluster = field(r, "cluster");
+  std::string from = component == "root" || node.empty() ? component : component + " " + node;
+  if (!cluster.empty() && cluster != node) from += "@" + cluster;
+  return fmt::format("{} {:<5} {}: {}", time, field(r, "level"), from, field(r, "msg"));
 }
 
 }  // namespace oak::cli

@@ -7,6 +7,9 @@
 
 #include <map>
 #include <string>
+#include <utility>
+
+#include "common/clock.h"
 
 namespace oak::cli {
 
@@ -20,11 +23,15 @@ std::string renderServices(const boost::json::array& services);
 std::string renderServiceDetails(const boost::json::object& service, const ClusterNames& clusters);
 std::string renderClusters(const boost::json::array& clusters);
 
-// The root has no per-worker view: workers appear as their clusters' aggregates (per
-// architecture), and by name where the caller's instances run.
-boost::json::object workerView(const boost::json::array& clusters,
-                               const boost::json::array& services);
-std::string renderWorkerView(const boost::json::object& view);
+// How many of `services`' instances run on each worker, by (cluster id, worker name).
+using WorkerInstances = std::map<std::pair<std::string, std::string>, int64_t>;
+WorkerInstances instancesPerWorker(const boost::json::array& services);
+// GET /api/workers as a table; `instances` fills the YOUR INSTANCES column.
+std::string renderWorkers(const boost::json::array& workers, const WorkerInstances& instances);
+// GET /api/alerts as a table; FOR is how long each has been active at `now`.
+std::string renderAlerts(const boost::json::array& alerts, Clock::TimePoint now);
+// One control-plane record as a line: "<time> <level> <component node@cluster>: <msg>".
+std::string renderControlRecord(const boost::json::object& record);
 
 // "running/total" instances of a service, e.g. "1/2".
 std::string instanceCount(const boost::json::object& service);

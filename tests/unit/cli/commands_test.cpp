@@ -13,6 +13,7 @@
 
 #include "cli/oak/config.h"
 #include "cli/oak/oak_cli.h"
+#include "common/text.h"
 #include "fake_root.h"
 #include "temp_dir.h"
 
@@ -117,7 +118,8 @@ TEST_F(CliCommandsTest, HelpEverywhereAndUsageErrorsExitTwo) {
                                         {"service", "inspect", "--help"},
                                         {"logs", "--help"},
                                         {"cluster", "ls", "--help"},
-                                        {"worker", "ls", "--help"}}) {
+                                        {"worker", "ls", "--help"},
+                                        {"alerts", "--help"}}) {
     auto r = oak(args);
     EXPECT_EQ(r.code, 0) << args.front();
     EXPECT_THAT(r.out, HasSubstr("Usage")) << args.front();
@@ -378,7 +380,7 @@ TEST_F(CliCommandsTest, LogsGoToTheStreamsTheInstanceWroteThem) {
   EXPECT_THAT(root_.requests.back(), HasSubstr("&follow=true"));
 }
 
-TEST_F(CliCommandsTest, ClustersAndWhatTheRootKnowsOfWorkers) {
+TEST_F(CliCommandsTest, ClustersWithStateCapacityAndLocation) {
   login();
   root_.clusters = bj::array{bj::object{
       {"_id", bj::object{{"$oid", "c1"}}},
@@ -403,17 +405,130 @@ TEST_F(CliCommandsTest, ClustersAndWhatTheRootKnowsOfWorkers) {
             "LOCATION\n"
             "edge  c1  active  2        6.5 / 8         512 MB / 16.0 GB   docker unikernel  "
             "48.1,11.5,50\n");
+}
+
+TEST_F(CliCommandsTest, WorkersByNameWithYourInstances) {
+  login();
+  EXPECT_EQ(oak({"worker", "ls"}).out,
+            "No workers reported (oak cluster ls shows whether the clusters are connected).\n");
+  root_.workers = bj::array{bj::object{{"id", "n1"},
+                                       {"name", "w1"},
+                                       {"active", true},
+                                       {"cluster_id", "c1"},
+                                       {"cluster_name", "edge"}},
+                            bj::object{{"id", "n2"},
+                                       {"name", "w2"},
+                                       {"active", false},
+                                       {"cluster_id", "c1"},
+                                       {"cluster_name", "edge"}}};
   ASSERT_EQ(oak({"apply", "-f",
                  writeSla("sla.json", bj::array{bj::object{{"microservice_name", "web"}}})})
                 .code,
             0);
   auto workers = oak({"worker", "ls"});
-  EXPECT_THAT(workers.err, HasSubstr("the root knows workers as their clusters' totals"));
-  EXPECT_THAT(workers.out, AllOf(HasSubstr("edge     active  2        amd64  6.5 / 8"),
-                                 HasSubstr("WORKER  CLUSTER  HOST IP  YOUR INSTANCES\n"
-                                           "w1      edge     -        1\n")));
-  auto as_json = json(oak({"worker", "ls", "-o", "json"}).out);
-  EXPECT_EQ(as_json.at("workers").at(0).at("name"), "w1");
+  EXPECT_EQ(workers.code, 0) << workers.err;
+  EXPECT_EQ(workers.out,
+            "NAME  CLUSTER  STATE   YOUR INSTANCES\n"
+            "w1    edge     active  1\n"
+            "w2    edge     lost    -\n");
+  EXPECT_EQ(workers.err, "");
+  // Scripts get the API's array as it is, without the instance counting.
+  size_t before = root_.requests.size();
+  auto as_json = oak({"worker", "ls", "-o", "json"});
+  EXPECT_EQ(json(as_json.out), root_.workers);
+  EXPECT_EQ(root_.requests.size(), before + 1);
+  EXPECT_EQ(root_.requests.back(), "GET /api/workers");
+}
+
+TEST_F(CliCommandsTest, AlertsTableJsonAndNoneAllExitZero) {
+  login();
+  auto none = oak({"alerts"});
+  EXPECT_EQ(none.code, 0);
+  EXPECT_EQ(none.out, "No active alerts.\n");
+  root_.alerts = bj::array{
+      bj::object{{"name", "OakestraWorkerLost"},
+                 {"severity", "warning"},
+                 {"state", "firing"},
+                 {"labels", bj::object{{"cluster", "edge"}, {"worker", "w2"}}},
+                 {"summary", "worker w2 of edge is lost"},
+                 {"active_since", formatTimestamp(clock_.now() - std::chrono::seconds(125))}},
+      bj::object{{"name", "OakestraClusterNotReporting"},
+                 {"severity", "critical"},
+                 {"state", "pending"},
+                 {"labels", bj::object{{"cluster", "far"}}},
+                 {"summary", "cluster far does not report"},
+                 {"active_since", formatTimestamp(clock_.now() - std::chrono::seconds(20))}}};
+  auto table = oak({"alerts"});
+  EXPECT_EQ(table.code, 0);
+  EXPECT_EQ(table.out,
+            "SEVERITY  STATE    NAME                         FOR    LABELS                  "
+            "SUMMARY\n"
+            "warning   firing   OakestraWorkerLost           2m05s  cluster=edge,worker=w2  "
+            "worker w2 of edge is lost\n"
+            "critical  pending  OakestraClusterNotReporting  20.0s  cluster=far             "
+            "cluster far does not report\n");
+  EXPECT_EQ(json(oak({"alerts", "-o", "json"}).out), root_.alerts);
+}
+
+TEST_F(CliCommandsTest, ControlPlaneLogsWithFiltersOnceAndFollowed) {
+  login();
+  root_.control_lines = bj::array{bj::object{{"time", "2026-01-01T10:00:00.123456789Z"},
+                                             {"level", "info"},
+                                             {"component", "root"},
+                                             {"node", "root"},
+                                             {"cluster", ""},
+                                             {"msg", "listening"}},
+                                  bj::object{{"time", "2026-01-01T10:00:01.000000000Z"},
+                                             {"level", "warn"},
+                                             {"component", "worker"},
+                                             {"node", "w1"},
+                                             {"cluster", "edge"},
+                                             {"msg", "lost"}}};
+  auto r = oak({"logs", "--control-plane"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "2026-01-01T10:00:00.123Z info  root: listening\n"
+            "2026-01-01T10:00:01.000Z warn  worker w1@edge: lost\n");
+  EXPECT_EQ(root_.requests.back(), "GET /api/logs");
+  auto filtered = oak({"logs", "--control-plane", "--component", "worker", "--level", "warn",
+                       "--since", "2026-01-01T09:00:00Z", "--cluster", "edge 1", "--tail", "5"});
+  EXPECT_EQ(filtered.code, 0) << filtered.err;
+  EXPECT_EQ(root_.requests.back(),
+            "GET /api/logs?component=worker&level=warn&since=2026-01-01T09%3A00%3A00Z&"
+            "cluster=edge%201&limit=5");
+  EXPECT_EQ(json(oak({"logs", "--control-plane", "-o", "json"}).out).at("lines"),
+            root_.control_lines);
+
+  root_.follow_events =
+      ": keepalive\n\ndata: {\"time\":\"t\",\"level\":\"info\",\"component\":\"cluster\","
+      "\"node\":\"edge\",\"cluster\":\"edge\",\"msg\":\"one\"}\n\ndata: {\"dropped\":3}\n\n";
+  auto follow = oak({"logs", "--control-plane", "-f", "--since", "15m"});
+  EXPECT_EQ(follow.code, 0) << follow.err;
+  EXPECT_EQ(follow.out, "t info  cluster edge: one\n");
+  EXPECT_EQ(follow.err,
+            "oak: 3 records left out (this client read too slowly, or the root's buffer "
+            "turned over)\n");
+  EXPECT_EQ(root_.requests.back(), "GET /api/logs?since=15m&follow=true");
+
+  // Admins only: the root's message says so.
+  ASSERT_EQ(oak({"login", "-u", "alice", "-p", "Admin"}).code, 0);
+  auto refused = oak({"logs", "--control-plane"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_EQ(refused.err, "oak: this needs the Admin role\n");
+}
+
+TEST_F(CliCommandsTest, LogsNeedsATargetOrTheControlPlaneNotBoth) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"logs"},
+                                        {"logs", "web", "--control-plane"},
+                                        {"logs", "web", "--component", "worker"},
+                                        {"logs", "--control-plane", "--stderr"},
+                                        {"logs", "--control-plane", "--level", "loud"},
+                                        {"logs", "--control-plane", "--component", "db"}}) {
+    auto r = oak(args);
+    EXPECT_EQ(r.code, 2) << args.back();
+    EXPECT_NE(r.err, "") << args.back();
+  }
+  EXPECT_TRUE(root_.requests.empty());
 }
 
 }  // namespace

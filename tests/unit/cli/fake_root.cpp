@@ -271,6 +271,12 @@ Result<ApiReply> FakeRoot::route(const ApiRequest& req, const std::string& user)
                                   {"lines", log_lines}});
   }
   if (is(Method::kGet, {"api", "v1", "resources", "clusters"})) return answer(200, clusters);
+  if (is(Method::kGet, {"api", "workers"})) return answer(200, workers);
+  if (is(Method::kGet, {"api", "alerts"})) return answer(200, alerts);
+  if (is(Method::kGet, {"api", "logs"})) {
+    if (user != "Admin") return failure(403, "this needs the Admin role");
+    return answer(200, bj::object{{"lines", control_lines}});
+  }
   return failure(404, "no route " + req.target);
 }
 

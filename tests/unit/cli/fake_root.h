@@ -1,8 +1,9 @@
 #pragma once
 // An in-memory root orchestrator behind the CLI's Transport: enough of the API for `oak`'s
-// commands (login and refresh, applications, services, instances, clusters, logs), with the
-// shapes the real root answers in. Instances advance through `lifecycle` one step per read of
-// their service, so a deployment progresses while `oak` polls.
+// commands (login and refresh, applications, services, instances, clusters, workers, alerts, the
+// logs of instances and of the control plane), with the shapes the real root answers in.
+// Instances advance through `lifecycle` one step per read of their service, so a deployment
+// progresses while `oak` polls.
 
 #include <boost/json.hpp>
 
@@ -44,6 +45,10 @@ class FakeRoot final : public Transport {
   std::map<std::string, boost::json::object> applications;  // by id
   std::map<std::string, boost::json::object> services;      // by id
   boost::json::array clusters;
+  boost::json::array workers;
+  boost::json::array alerts;
+  // Answers of GET /api/logs (Admin only); a follow streams `follow_events`.
+  boost::json::array control_lines;
 
  private:
   Result<ApiReply> route(const ApiRequest& req, const std::string& user);

@@ -1,11 +1,14 @@
-// Clusters as the root sees them: liveness, capacity, runtimes and architectures, a map of their
-// locations, and the root's own health.
+// Clusters as the root sees them: liveness, capacity, runtimes and architectures, their workers,
+// a map of their locations; the root's own health and alerts, and for Admins the control-plane log.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { Alerts } from '../components/Alerts';
+import { ControlLogs } from '../components/ControlLogs';
 import { Empty, ErrorNotice, formatTime, Loading } from '../components/ui';
 import { useAction, usePoll } from '../hooks';
+import { workersByCluster } from '../infra';
 import { isAdmin } from '../session';
-import { oid, type ClusterView } from '../types';
+import { oid, type ClusterView, type WorkerView } from '../types';
 
 interface Capacity {
   cores_total?: number;
@@ -90,7 +93,20 @@ function WorldMap({ clusters }: { clusters: ClusterView[] }) {
   );
 }
 
-function ClusterCard({ c }: { c: ClusterView }) {
+function Workers({ workers }: { workers: WorkerView[] }) {
+  return (
+    <ul class="workers" aria-label="Workers">
+      {workers.map((w) => (
+        <li key={w.id} data-worker={w.name} title={w.id}>
+          <span class={`badge tone-${w.active ? 'ok' : 'bad'}`}>{w.active ? 'active' : 'lost'}</span>
+          {w.name}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function ClusterCard({ c, workers }: { c: ClusterView; workers?: WorkerView[] }) {
   const r = (c.resources ?? {}) as Resources;
   const state = c.active ? 'active' : c.connected ? 'connected, not reporting' : 'offline';
   const at = locationOf(c);
@@ -117,6 +133,7 @@ function ClusterCard({ c }: { c: ClusterView }) {
         <dt>Last report</dt>
         <dd>{formatTime(c.last_modified_timestamp)}</dd>
       </dl>
+      {workers && <Workers workers={workers} />}
       <Meter label="CPU" used={(r.cores_total ?? 0) - (r.cores_free ?? 0)} total={r.cores_total ?? 0} unit="cores" />
       <Meter label="Memory" used={(r.memory_total_mb ?? 0) - (r.memory_free_mb ?? 0)} total={r.memory_total_mb ?? 0} unit="MB" />
       {(r.disk_total_mb ?? 0) > 0 && (
@@ -201,16 +218,21 @@ function JoinHelp() {
 
 export function Infrastructure() {
   const clusters = usePoll(() => api<ClusterView[]>('/api/v1/resources/clusters'), 5000, []);
+  const workers = usePoll(() => api<WorkerView[]>('/api/workers'), 5000, []);
   const list = clusters.data ?? [];
+  const byCluster = workersByCluster(workers.data ?? []);
+  const all = workers.data ?? [];
   return (
     <div class="page">
       <div class="page-head">
         <h1>Infrastructure</h1>
         <div class="muted">
           {list.filter((c) => c.active).length} of {list.length} clusters active
+          {all.length > 0 && `, ${all.filter((w) => w.active).length} of ${all.length} workers`}
         </div>
       </div>
-      <ErrorNotice error={clusters.error} />
+      <Alerts />
+      <ErrorNotice error={clusters.error ?? workers.error} />
       <div class="columns">
         <Health />
       </div>
@@ -225,11 +247,12 @@ export function Infrastructure() {
           <WorldMap clusters={list} />
           <div class="cards">
             {list.map((c) => (
-              <ClusterCard key={oid(c) || c.cluster_name} c={c} />
+              <ClusterCard key={oid(c) || c.cluster_name} c={c} workers={byCluster.get(oid(c))} />
             ))}
           </div>
         </>
       )}
+      {isAdmin.value && <ControlLogs />}
     </div>
   );
 }
