@@ -3,7 +3,8 @@
 // containers pulled from a registry on the lab's gateway with oak-nettool inside. Clients reach
 // servers on both workers through the service's round-robin addresses (IPv4 and IPv6, TCP and
 // UDP), see answers from the right instance, survive the death of one, and a port mapping makes
-// an instance reachable from outside its worker.
+// an instance reachable from outside its worker. A unikernel (a small UDP echo guest under QEMU)
+// is reached through its service address like a container.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@
 #include "hierarchy_fixture.h"
 #include "network_lab.h"
 #include "registry.h"
+#include "unikernel_bundles.h"
 #include "worker/net/netns.h"
 #include "worker/runtime/containerd/client.h"
 
@@ -77,13 +79,9 @@ class OverlayTest : public HierarchyTest {
     return lab_->host(name == "w1" ? 0 : 1).netns;
   }
   std::vector<std::string> workerArgs(const std::string& name) const override {
-    return {"--containerd-socket",
-            containerd_.socket(),
-            "--containerd-namespace",
-            namespaceOf(name),
-            "--insecure-registry",
-            registry_->host(),
-            "--overlay"};
+    return {"--containerd-socket", containerd_.socket(),  "--containerd-namespace",
+            namespaceOf(name),     "--insecure-registry", registry_->host(),
+            "--overlay",           "--unikernel"};
   }
   std::string namespaceOf(const std::string& worker) const {
     return worker + "-" + std::to_string(::getpid());
@@ -262,6 +260,38 @@ TEST_F(OverlayTest, APortMappingPublishesAnInstanceOnItsWorkersAddress) {
                       5s, "")
                .exit_code != 0;
   }));
+}
+
+TEST_F(OverlayTest, AUnikernelIsReachedThroughItsServiceAddressFromAContainerOnAnotherWorker) {
+  auto kernel = buildEchoKernel(dir_.path());
+  ASSERT_TRUE(kernel) << kernel.error().message;
+  // Served on the lab's gateway: the workers download from inside their namespaces.
+  auto bundles = FileServer::start({{"echo.tar.gz", kernelBundle(*kernel)}}, lab_->gateway());
+  ASSERT_TRUE(bundles) << bundles.error().message;
+  std::string id = deploy({{"microservice_name", "echo"},
+                           {"virtualization", "unikernel"},
+                           {"arch", bj::array{"amd64"}},
+                           {"code", (*bundles)->url("echo.tar.gz")},
+                           {"cmd", bj::array{std::to_string(kPort)}},
+                           {"memory", 32},
+                           {"vcpus", 0},
+                           {"constraints", pinnedTo("w2")}});
+  waitForStatus(id, "RUNNING");
+  ASSERT_TRUE(eventually("the guest listens", 30s, [&] {
+    for (const auto& l : logLines(id, "stdout")) {
+      if (l.find("udp-echo: listening on") != std::string::npos) return true;
+    }
+    return false;
+  }));
+  std::string address = rrAddress(id, false);
+  auto lines = runClient("echocli", "w1",
+                         fmt::format("nettool ask udp {} {} 20 --timeout-ms 5000", address, kPort));
+  ASSERT_EQ(lines.size(), 20u);
+  std::string instance_ip = str(instance(id), "namespace_ip");
+  for (const auto& l : lines) {
+    // "unikernel <its own address> <the client's instance address>:<port>"
+    EXPECT_THAT(l, ::testing::StartsWith("unikernel " + instance_ip + " ")) << address;
+  }
 }
 
 }  // namespace

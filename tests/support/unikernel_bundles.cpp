@@ -113,6 +113,20 @@ Result<std::string> buildTestKernel(const std::string& work_dir, const std::stri
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+Result<std::string> buildEchoKernel(const std::string& work_dir) {
+  std::string out = work_dir + "/udp-echo.elf";
+  std::string cmd =
+      "gcc -m32 -ffreestanding -nostdlib -static -O1 -fno-toplevel-reorder "
+      "-fno-reorder-functions -fno-pic -fno-stack-protector -Wl,-Ttext=0x100000 "
+      "-Wl,--build-id=none -o " +
+      out + " " OAK_TEST_GUEST_DIR "/udp_echo_kernel.c 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    return makeError(ErrorCode::kInternal, "cannot build the echo kernel: " + cmd);
+  }
+  std::ifstream in(out, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 std::string kernelBundle(const std::string& kernel) {
   return packTarGz({tarFile("kernel", kernel), tarFolder("files1"),
                     tarFile("files1/hello.txt", "shared with the guest\n")});
@@ -124,11 +138,13 @@ struct FileServer::Impl {
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::thread thread;
+  std::string host;
 };
 
 FileServer::FileServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<FileServer>> FileServer::start(std::map<std::string, std::string> files) {
+Result<std::unique_ptr<FileServer>> FileServer::start(std::map<std::string, std::string> files,
+                                                      std::string host) {
   auto impl = std::make_unique<Impl>();
   impl->files = std::move(files);
   Impl* self = impl.get();
@@ -142,7 +158,8 @@ Result<std::unique_ptr<FileServer>> FileServer::start(std::map<std::string, std:
                      return resp;
                    });
   http::ServerOptions options;
-  options.host = "127.0.0.1";
+  options.host = host;
+  impl->host = std::move(host);
   options.port = 0;
   OAK_ASSIGN_OR_RETURN(impl->server, http::HttpServer::start(impl->loop, options, impl->router));
   impl->thread = std::thread([self] { self->loop.run(); });
@@ -155,7 +172,7 @@ FileServer::~FileServer() {
 }
 
 std::string FileServer::url(const std::string& name) const {
-  return "http://127.0.0.1:" + std::to_string(impl_->server->port()) + "/k/" + name;
+  return "http://" + impl_->host + ":" + std::to_string(impl_->server->port()) + "/k/" + name;
 }
 
 }  // namespace oak::testing

@@ -34,13 +34,19 @@ std::string packTarGz(const std::vector<TarEntry>& entries);
 Result<std::string> buildTestKernel(const std::string& work_dir, const std::string& message,
                                     std::optional<int> exit_code);
 
+// The UDP echo guest (guest/udp_echo_kernel.c): a long-running, networked kernel that answers
+// UDP on the port of its first argument (default 8080) with "unikernel <address> <peer>:<port>".
+Result<std::string> buildEchoKernel(const std::string& work_dir);
+
 // The release layout: `kernel` and a folder `files1/` holding `hello.txt`.
 std::string kernelBundle(const std::string& kernel);
 
-// Serves `files` at /k/<name> on 127.0.0.1 from its own thread; 404 for other names.
+// Serves `files` at /k/<name> on `host` (an address of this network namespace) from its own
+// thread; 404 for other names.
 class FileServer {
  public:
-  static Result<std::unique_ptr<FileServer>> start(std::map<std::string, std::string> files);
+  static Result<std::unique_ptr<FileServer>> start(std::map<std::string, std::string> files,
+                                                   std::string host = "127.0.0.1");
   ~FileServer();
   std::string url(const std::string& name) const;
 
