@@ -545,6 +545,18 @@ void Orchestrator::tick() {
   reportResources(false);
 }
 
+link::WorkerSummary Orchestrator::summaryOf(const Worker& w) {
+  link::WorkerSummary s{w.id, w.name, w.active};
+  s.cores_total = w.resources.cores_total;
+  s.memory_total_mb = w.resources.memory_total_mb;
+  s.runtimes = w.resources.runtimes;
+  for (const auto& [arch, cap] : w.resources.per_arch) s.archs.push_back(arch);
+  if (auto u = w.resources.capabilities.find("unikernel"); u != w.resources.capabilities.end()) {
+    if (auto a = u->second.find("acceleration"); a != u->second.end()) s.acceleration = a->second;
+  }
+  return s;
+}
+
 void Orchestrator::reportResources(bool force) {
   std::vector<sched::Resources> active;
   for (const auto& [id, w] : workers_) {
@@ -563,7 +575,7 @@ void Orchestrator::reportResources(bool force) {
   }
   std::vector<link::WorkerSummary> workers;
   workers.reserve(workers_.size());
-  for (const auto& [id, w] : workers_) workers.push_back({id, w.name, w.active});
+  for (const auto& [id, w] : workers_) workers.push_back(summaryOf(w));
   if (auto list = link::encodeWorkers(workers); force || list != last_workers_) {
     deps_.to_root(list);
     last_workers_ = std::move(list);

@@ -142,6 +142,8 @@ class Orchestrator {
   void onJobResources(const std::string& worker_id, const boost::json::object& payload);
   void heardFrom(Worker& w, std::string_view suffix);
   void onLeave(Worker& w);
+  // What the root learns about a worker (`workers` message).
+  static link::WorkerSummary summaryOf(const Worker& w);
 
   void place(Instance& inst);
   void sendDelete(const std::string& worker_id, const Instance& inst);

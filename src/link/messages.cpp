@@ -249,10 +249,23 @@ Result<LogsChunk> logsChunkFrom(const Envelope& e) {
 }
 
 std::string encodeWorkers(const std::vector<WorkerSummary>& workers) {
+  auto strings = [](const std::vector<std::string>& v) {
+    bj::array a;
+    for (const auto& x : v) a.emplace_back(x);
+    return a;
+  };
   bj::array list;
   list.reserve(workers.size());
   for (const auto& w : workers) {
-    list.push_back(bj::object{{"id", w.id}, {"name", w.name}, {"active", w.active}});
+    bj::object o{{"id", w.id},
+                 {"name", w.name},
+                 {"active", w.active},
+                 {"cores_total", w.cores_total},
+                 {"memory_total_mb", w.memory_total_mb},
+                 {"runtimes", strings(w.runtimes)},
+                 {"archs", strings(w.archs)}};
+    if (!w.acceleration.empty()) o["acceleration"] = w.acceleration;
+    list.push_back(std::move(o));
   }
   return withType("workers", bj::object{{"workers", std::move(list)}});
 }
@@ -274,7 +287,24 @@ Result<std::vector<WorkerSummary>> workersFrom(const Envelope& e) {
         !active->is_bool()) {
       return bad(fmt::format("workers.workers[{}]: expected {{id, name, active}}", i));
     }
-    out.push_back({std::move(*id), std::move(*name), active->get_bool()});
+    WorkerSummary w{std::move(*id), std::move(*name), active->get_bool()};
+    auto number = [o](std::string_view key) {
+      const auto* v = o->if_contains(key);
+      return v && v->is_number() ? v->to_number<double>() : 0.0;
+    };
+    w.cores_total = number("cores_total");
+    w.memory_total_mb = number("memory_total_mb");
+    for (auto [key, field] : {std::pair{"runtimes", &w.runtimes}, {"archs", &w.archs}}) {
+      if (const auto* a = json::findArray(*o, key)) {
+        for (const auto& x : *a) {
+          if (x.is_string() && x.get_string().size() <= 64 && field->size() < 16) {
+            field->emplace_back(x.get_string());
+          }
+        }
+      }
+    }
+    w.acceleration = json::getString(*o, "acceleration").value_or("").substr(0, 64);
+    out.push_back(std::move(w));
   }
   return out;
 }

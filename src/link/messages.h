@@ -115,11 +115,17 @@ std::string encodeLogsRequest(const LogsRequest& r);
 std::string encodeLogsCancel(const std::string& request_id);
 std::string encodeLogsChunk(const LogsChunk& c);
 
-// One worker as the cluster reports it to the root.
+// One worker as the cluster reports it to the root: who it is, whether it is active, and what
+// it is made of (only what seldom changes, so that the message goes out on real changes only).
 struct WorkerSummary {
   std::string id;
   std::string name;
   bool active = false;
+  double cores_total = 0;
+  double memory_total_mb = 0;
+  std::vector<std::string> runtimes = {};  // docker, unikernel
+  std::vector<std::string> archs = {};     // amd64, arm64
+  std::string acceleration = {};           // of unikernels: kvm, emulation; "" without them
 
   bool operator==(const WorkerSummary&) const = default;
 };

@@ -35,7 +35,13 @@ class ControlPlaneTest : public HierarchyTest {
     std::map<std::string, bool> out;
     if (r.status != 200 || !r.json.is_array()) return out;
     for (const auto& w : r.json.as_array()) {
-      EXPECT_EQ(str(w.as_object(), "cluster_name"), kClusterName);
+      const auto& o = w.as_object();
+      EXPECT_EQ(str(o, "cluster_name"), kClusterName);
+      // What it is made of, as its reports said.
+      if (o.at("active").as_bool()) {
+        EXPECT_GT(o.at("cores_total").to_number<double>(), 0) << bj::serialize(o);
+        EXPECT_FALSE(o.at("archs").as_array().empty()) << bj::serialize(o);
+      }
       out[str(w.as_object(), "name")] = w.as_object().at("active").as_bool();
     }
     return out;

@@ -49,3 +49,19 @@ export function epochSeconds(time: string): number {
   const ms = Date.parse(time);
   return Number.isFinite(ms) ? ms / 1000 : 0;
 }
+
+// "4 cores · 7.8 GB · container, unikernel (KVM) · amd64": what a worker is made of, for a list.
+export function workerDetails(w: WorkerView): string {
+  const parts: string[] = [];
+  if (w.cores_total) parts.push(`${+w.cores_total.toFixed(1)} cores`);
+  if (w.memory_total_mb) parts.push(`${(w.memory_total_mb / 1024).toFixed(1)} GB`);
+  if (w.runtimes?.length) {
+    parts.push(
+      w.runtimes
+        .map((r) => (r === 'docker' ? 'container' : r === 'unikernel' && w.acceleration ? `unikernel (${w.acceleration === 'kvm' ? 'KVM' : w.acceleration})` : r))
+        .join(', '),
+    );
+  }
+  if (w.archs?.length) parts.push(w.archs.join(', '));
+  return parts.join(' · ');
+}

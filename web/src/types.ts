@@ -168,6 +168,12 @@ export interface WorkerView {
   active: boolean;
   cluster_id: string;
   cluster_name: string;
+  // What it is made of (older roots send none of these).
+  cores_total?: number;
+  memory_total_mb?: number;
+  runtimes?: string[];
+  archs?: string[];
+  acceleration?: string; // of unikernels: kvm or emulation
 }
 
 // GET /api/alerts, firing first.

@@ -213,7 +213,18 @@ describe('Infrastructure', () => {
           : c.path === '/api/workers'
             ? [
                 { id: 'n2', name: 'w2', active: false, cluster_id: 'c1', cluster_name: 'edge' },
-                { id: 'n1', name: 'w1', active: true, cluster_id: 'c1', cluster_name: 'edge' },
+                {
+                  id: 'n1',
+                  name: 'w1',
+                  active: true,
+                  cluster_id: 'c1',
+                  cluster_name: 'edge',
+                  cores_total: 4,
+                  memory_total_mb: 8192,
+                  runtimes: ['docker', 'unikernel'],
+                  archs: ['amd64'],
+                  acceleration: 'kvm',
+                },
               ]
             : c.path.startsWith('/api/')
               ? c.path.startsWith('/api/v1/')
@@ -239,7 +250,10 @@ describe('Infrastructure', () => {
     expect(text(card)).toContain('3072 / 4096 MB used');
     expect(root.querySelector('.map .pin.active')).toBeTruthy();
     await waitFor('workers', () => card.querySelector('li[data-worker="w2"]'));
-    expect([...card.querySelectorAll('li[data-worker]')].map(parts)).toEqual(['active w1', 'lost w2']);
+    expect([...card.querySelectorAll('li[data-worker]')].map(parts)).toEqual([
+      'active w1 4 cores · 8.0 GB · container, unikernel (KVM) · amd64',
+      'lost w2',
+    ]);
     expect(text(root)).toContain('1 of 2 workers');
     expect(text(root)).toContain('No active alerts');
   });

@@ -50,11 +50,18 @@ Result<bj::value> listWorkers(RootContext& ctx) {
     std::string name = json::getString(c, "cluster_name").value_or(id);
     bool connected = ctx.clusters->connected(id);
     for (const auto& w : it->second) {
+      bj::array runtimes(w.runtimes.begin(), w.runtimes.end());
+      bj::array archs(w.archs.begin(), w.archs.end());
       out.push_back(bj::object{{"id", w.id},
                                {"name", w.name},
                                {"active", connected && w.active},
                                {"cluster_id", id},
-                               {"cluster_name", name}});
+                               {"cluster_name", name},
+                               {"cores_total", w.cores_total},
+                               {"memory_total_mb", w.memory_total_mb},
+                               {"runtimes", std::move(runtimes)},
+                               {"archs", std::move(archs)},
+                               {"acceleration", w.acceleration}});
     }
   }
   return out;

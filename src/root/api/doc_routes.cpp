@@ -148,7 +148,12 @@ bj::object apiSchemas() {
                      {"name", kString},
                      {"active", {{"type", "boolean"}}},
                      {"cluster_id", kString},
-                     {"cluster_name", kString}},
+                     {"cluster_name", kString},
+                     {"cores_total", {{"type", "number"}}},
+                     {"memory_total_mb", {{"type", "number"}}},
+                     {"runtimes", {{"type", "array"}, {"items", kString}}},
+                     {"archs", {{"type", "array"}, {"items", kString}}},
+                     {"acceleration", kString}},
                     {"id", "name", "active", "cluster_id", "cluster_name"});
   s["WorkerList"] = arrayOf("Worker");
   s["OpenApi"] = bj::object{{"type", "object"}};

@@ -6,7 +6,7 @@ import { Alerts } from '../components/Alerts';
 import { ControlLogs } from '../components/ControlLogs';
 import { Empty, ErrorNotice, formatTime, Loading } from '../components/ui';
 import { useAction, usePoll } from '../hooks';
-import { workersByCluster } from '../infra';
+import { workerDetails, workersByCluster } from '../infra';
 import { isAdmin } from '../session';
 import { oid, type ClusterView, type WorkerView } from '../types';
 
@@ -100,6 +100,7 @@ function Workers({ workers }: { workers: WorkerView[] }) {
         <li key={w.id} data-worker={w.name} title={w.id}>
           <span class={`badge tone-${w.active ? 'ok' : 'bad'}`}>{w.active ? 'active' : 'lost'}</span>
           {w.name}
+          {workerDetails(w) && <span class="muted small worker-details">{workerDetails(w)}</span>}
         </li>
       ))}
     </ul>
