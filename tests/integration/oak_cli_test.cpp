@@ -391,11 +391,13 @@ TEST_F(OakCliDeploymentTest, ApplyOfAMissingImageSaysWhyAndFails) {
   EXPECT_TRUE(eventually("oak worker ls lists w1 and w2 active", 15s, [&] {
     workers = oak_.run({"worker", "ls", "-o", "json"});
     std::set<std::string> active;
-    auto list = bj::parse(workers.out);
-    for (const auto& w : list.as_array()) {
-      const auto& o = w.as_object();
-      if (o.at("active") == true && str(o, "cluster_name") == kClusterName) {
-        active.insert(str(o, "name"));
+    auto list = json::parse(workers.out);  // not yet an array while the root has no list
+    if (workers.exit_code != 0 || !list || !list->is_array()) return false;
+    for (const auto& w : list->as_array()) {
+      const auto* o = w.if_object();
+      if (o && o->contains("active") && o->at("active") == true &&
+          str(*o, "cluster_name") == kClusterName) {
+        active.insert(str(*o, "name"));
       }
     }
     return active == std::set<std::string>{"w1", "w2"};
