@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "api_client.h"
+#include "bench_util.h"
 #include "common/json.h"
 #include "containerd_daemon.h"
 #include "process.h"
@@ -36,30 +37,11 @@ namespace bj = boost::json;
 using namespace std::chrono_literals;
 using oak::testing::ApiClient;
 using Clock = std::chrono::steady_clock;
-
-double ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
+using oak::bench::ms;
+using oak::bench::stats;
 
 std::string str(const bj::object& o, std::string_view key) {
   return oak::json::getString(o, key).value_or("");
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
-template <typename Cond>
-bool eventually(std::chrono::milliseconds timeout, std::chrono::milliseconds step, Cond cond) {
-  auto deadline = Clock::now() + timeout;
-  while (!cond()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(step);
-  }
-  return true;
 }
 
 int run(const std::vector<std::string>& args) {
@@ -77,15 +59,6 @@ int run(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-struct Stats {
-  double min, p50, p90, max;
-};
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[static_cast<size_t>(q * (v.size() - 1))]; };
-  return {v.front(), at(0.5), at(0.9), v.back()};
-}
-
 // A field of /proc/<pid>/status in kB ("VmRSS", "RssAnon", "RssFile").
 long statusKb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -100,7 +73,7 @@ double logDriversPssMb(int* count) {
   double kb = 0;
   *count = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string cmdline = readFile(entry.path().string() + "/cmdline");
+    std::string cmdline = oak::bench::readTrimmed(entry.path().string() + "/cmdline");
     if (cmdline.find("--log-driver") == std::string::npos) continue;
     std::ifstream in(entry.path().string() + "/smaps_rollup");
     for (std::string line; std::getline(in, line);) {
@@ -173,16 +146,17 @@ int main(int argc, char** argv) {
   oak::testing::Process cluster(
       bin,
       {"cluster", "--root", "http://" + local(root_port), "--name", "bench", "--token",
-       readFile(dir.file("root") + "/cluster-token"), "--listen", local(cluster_port), "--data-dir",
-       dir.file("cluster"), "--mqtt-listen", local(mqtt_port)},
+       oak::bench::readTrimmed(dir.file("root") + "/cluster-token"), "--listen",
+       local(cluster_port), "--data-dir", dir.file("cluster"), "--mqtt-listen", local(mqtt_port)},
       {}, dir.file("cluster.log"));
   if (!oak::testing::waitForPort(cluster_port, 20s)) return 1;
   oak::testing::Process worker(
       bin,
       {"worker", "--cluster", "http://" + local(cluster_port), "--name", "w", "--data-dir",
-       dir.file("worker"), "--token", readFile(dir.file("cluster") + "/worker-token"),
-       "--metrics-listen", local(worker_port), "--report-interval", "1", "--containerd-socket",
-       containerd.socket(), "--containerd-namespace", "bench-" + std::to_string(::getpid())},
+       dir.file("worker"), "--token",
+       oak::bench::readTrimmed(dir.file("cluster") + "/worker-token"), "--metrics-listen",
+       local(worker_port), "--report-interval", "1", "--containerd-socket", containerd.socket(),
+       "--containerd-namespace", "bench-" + std::to_string(::getpid())},
       {}, dir.file("worker.log"));
 
   ApiClient api(root_port);
@@ -220,12 +194,12 @@ int main(int argc, char** argv) {
     auto start = Clock::now();
     auto up = api.call(oak::http::Method::kPost, "/api/service/" + id + "/instance", "", token);
     if (up.status != 200) return -1;
-    if (!eventually(120s, step, [&] { return running(n); })) return -1;
+    if (!oak::bench::pollUntil(120s, step, [&] { return running(n); })) return -1;
     return ms(Clock::now() - start);
   };
 
   // Let the worker join, then pull the image with a first instance.
-  if (!eventually(30s, 100ms, [&] {
+  if (!oak::bench::pollUntil(30s, 100ms, [&] {
         return api.get("/api/v1/resources/clusters", token).body.find("\"nodes\":1") !=
                std::string::npos;
       }))

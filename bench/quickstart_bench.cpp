@@ -20,6 +20,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_util.h"
 #include "containerd_daemon.h"
 #include "http/client.h"
 #include "oak_runner.h"
@@ -34,6 +35,8 @@ namespace bj = boost::json;
 using namespace std::chrono_literals;
 using namespace oak::testing;
 using Clock = std::chrono::steady_clock;
+using oak::bench::local;
+using oak::bench::ms;
 
 // Polls every 5 ms (waitUntil's 50 ms would blur the numbers); false at the deadline.
 template <typename Cond>
@@ -46,10 +49,6 @@ bool pollUntil(std::chrono::milliseconds timeout, Cond cond) {
   return true;
 }
 
-double ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
 void report(const char* what, std::vector<double> v, double goal_ms) {
   std::sort(v.begin(), v.end());
   double median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -58,10 +57,6 @@ void report(const char* what, std::vector<double> v, double goal_ms) {
   if (goal_ms > 0)
     std::printf("  (goal %.0f ms: %s)", goal_ms, v.back() <= goal_ms ? "met" : "missed");
   std::printf("\n");
-}
-
-std::string local(uint16_t port) {
-  return "127.0.0.1:" + std::to_string(port);
 }
 
 // One `oakestra up` on fresh ports in `data_dir`.

@@ -72,6 +72,8 @@ class OverlayTest : public HierarchyTest {
       }
       std::filesystem::remove_all("/run/oakestra/" + namespaceOf(name), ec);
     }
+    // Guests outlive their worker by design too (a restarted worker re-attaches to them).
+    for (pid_t pid : processesWith({"qemu-system", dir_.path()})) ::kill(pid, SIGKILL);
   }
 
   std::string clusterAddress() const override { return lab_->gateway(); }

@@ -6,7 +6,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <signal.h>
 
 #include <regex>
@@ -21,23 +20,6 @@ namespace oak::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Processes whose command line contains every one of `parts` ("" between arguments).
-std::vector<pid_t> processesWith(const std::vector<std::string>& parts) {
-  std::vector<pid_t> out;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* e = ::readdir(proc)) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::string cmdline = OakRunner::readAll("/proc/" + std::string(e->d_name) + "/cmdline");
-    bool all = !cmdline.empty();
-    for (const auto& p : parts) all = all && cmdline.find(p) != std::string::npos;
-    if (all) out.push_back(pid);
-  }
-  ::closedir(proc);
-  return out;
-}
 
 // True while `pid` exists and is not a zombie.
 bool alive(pid_t pid) {

@@ -168,6 +168,21 @@ std::string binaryPath(const std::string& name) {
   return std::string(OAK_BIN_DIR) + "/" + name;
 }
 
+std::vector<pid_t> processesWith(const std::vector<std::string>& parts) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    pid_t pid = std::atoi(e.path().filename().c_str());
+    if (pid <= 0) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    bool all = !cmdline.empty();
+    for (const auto& p : parts) all = all && cmdline.find(p) != std::string::npos;
+    if (all) out.push_back(pid);
+  }
+  return out;
+}
+
 std::string findOnPath(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* env = std::getenv("PATH");

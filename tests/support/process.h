@@ -55,6 +55,10 @@ std::string binaryPath(const std::string& name);
 // none. A name with a '/' is returned as it is.
 std::string findOnPath(const std::string& name);
 
+// Processes whose command line contains every one of `parts` (a part may span arguments with
+// '\0' between them).
+std::vector<pid_t> processesWith(const std::vector<std::string>& parts);
+
 struct CommandResult {
   int exit_code = -1;  // -signal when killed, -1 when it could not start
   bool timed_out = false;

@@ -49,6 +49,9 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
                "(default: they keep running, and the worker re-attaches when it restarts)");
   app.add_flag("--unikernel", o.unikernel, "run unikernel instances under QEMU")
       ->envname("OAKESTRA_UNIKERNEL");
+  app.add_flag("--unikernel-no-kvm", o.unikernel_no_kvm,
+               "run unikernels under software emulation even where KVM works")
+      ->envname("OAKESTRA_UNIKERNEL_NO_KVM");
   app.add_flag("--overlay", o.overlay,
                "give every instance its own network namespace on the overlay (needs root)")
       ->envname("OAKESTRA_OVERLAY");

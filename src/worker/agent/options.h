@@ -42,6 +42,8 @@ struct WorkerOptions {
   std::vector<std::string> insecure_registries;
   // Run `unikernel` instances under QEMU (KVM when /dev/kvm works, software emulation otherwise).
   bool unikernel = false;
+  // With `unikernel`: software emulation (TCG) even where KVM works.
+  bool unikernel_no_kvm = false;
   // Instances get their own network namespaces on the overlay (bridge, TUN proxy, tunnel).
   bool overlay = false;
   // At SIGINT/SIGTERM: leave the cluster and remove every instance before exiting (oakestra up);

@@ -93,6 +93,7 @@ std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
   config.run_root = o.data_dir + "/unikernel/run";
   config.cache_dir = o.data_dir + "/unikernel/cache";
   config.log_root = log_root;
+  config.use_kvm = !o.unikernel_no_kvm;
   std::string error;
   std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
   if (!error.empty()) spdlog::warn("unikernels unavailable: {}", error);

@@ -233,6 +233,9 @@ int runWorker(WorkerOptions o) {
   EventLoop loop(4);
   // Before everything its collectors read: destroyed after them.
   metrics::Registry registry;
+  // Replies (service logs, statuses) follow the broker's acknowledgements of earlier messages:
+  // without TCP_NODELAY each waits for the broker's delayed ACK, 40 ms.
+  reg->mqtt.tcp_nodelay = true;
   auto bus = mqtt::MosquittoClient::create(loop, reg->mqtt);
   if (!bus) {
     spdlog::critical("mqtt: {}", bus.error().message);

@@ -15,6 +15,7 @@ struct ModuleConfig {
   std::string run_root;   // one folder per running guest
   std::string cache_dir;  // downloaded kernel bundles
   std::string log_root;   // instance logs
+  bool use_kvm = true;    // false: software emulation even where KVM works
 };
 
 // Builds the runtime on the loop thread. When QEMU is missing the runtime reports itself

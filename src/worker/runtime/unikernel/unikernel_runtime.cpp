@@ -172,8 +172,11 @@ UnikernelRuntime::UnikernelRuntime(TaskRunner& loop, UnikernelOptions options)
   }
   ticker_ = std::thread([this, alive = std::weak_ptr<bool>(alive_)] {
     std::unique_lock lock(ticker_mutex_);
-    while (!ticker_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; })) {
-      if (!busy_) continue;
+    while (!stopping_) {
+      bool booting = SteadyClock::now() < booting_until_;
+      // A launch wakes the ticker early (adopt), so the boot interval starts at once.
+      ticker_cv_.wait_for(lock, booting ? options_.boot_poll_interval : options_.poll_interval);
+      if (stopping_ || !busy_) continue;
       loop_.post([this, alive] {
         if (alive.lock()) poll();
       });
@@ -314,6 +317,11 @@ void UnikernelRuntime::adopt(const InstanceSpec& spec, int pid, uint64_t console
   inst.state = State::kRunning;
   inst.console_offset = console_offset;
   busy_ = true;
+  {
+    std::lock_guard lock(ticker_mutex_);
+    booting_until_ = SteadyClock::now() + options_.boot_window;
+  }
+  ticker_cv_.notify_all();
   inst.log = std::make_unique<LogWriter>(logDirFor(options_.log_root, id), LogStream::kStdout,
                                          options_.log_limits);
   (void)inst.log->open();

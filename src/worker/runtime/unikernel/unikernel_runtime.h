@@ -44,6 +44,10 @@ struct UnikernelOptions {
   std::chrono::milliseconds stop_grace{5000};
   std::chrono::milliseconds start_timeout{10000};  // until QMP answers
   std::chrono::milliseconds poll_interval{100};    // console copy and exit checks
+  // Faster for a while after a launch: a guest prints its first lines then, and users wait for
+  // them (the console reaches the logs at most this late).
+  std::chrono::milliseconds boot_poll_interval{10};
+  std::chrono::milliseconds boot_window{2000};
 };
 
 class UnikernelRuntime final : public Runtime {
@@ -67,6 +71,7 @@ class UnikernelRuntime final : public Runtime {
   std::vector<std::string> list() const override;
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
   enum class State { kStarting, kRunning, kStopping };
   struct CpuSample {
     uint64_t ticks = 0;
@@ -109,6 +114,7 @@ class UnikernelRuntime final : public Runtime {
   std::mutex ticker_mutex_;
   std::condition_variable ticker_cv_;
   bool stopping_ = false;
+  SteadyTime booting_until_{};     // the ticker uses boot_poll_interval until then
   std::atomic<bool> busy_{false};  // instances exist: an idle worker is not woken
   std::thread ticker_;
   unsigned cpus_ = 1;
