@@ -404,7 +404,7 @@ TEST_F(OakCliDeploymentTest, ApplyOfAMissingImageSaysWhyAndFails) {
   })) << describe(workers);
   auto table = oak_.run({"worker", "ls"});
   EXPECT_THAT(table.out,
-              AllOf(StartsWith("NAME  CLUSTER  STATE   YOUR INSTANCES\n"),
+              AllOf(StartsWith("NAME  CLUSTER  STATE   CPUS"), HasSubstr("YOUR INSTANCES\n"),
                     ContainsRegex("w1 +edge +active"), ContainsRegex("w2 +edge +active")))
       << describe(table);
 }

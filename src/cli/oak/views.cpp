@@ -204,14 +204,20 @@ WorkerInstances instancesPerWorker(const bj::array& services) {
 }
 
 std::string renderWorkers(const bj::array& workers, const WorkerInstances& instances) {
-  Table t({"NAME", "CLUSTER", "STATE", "YOUR INSTANCES"});
+  Table t({"NAME", "CLUSTER", "STATE", "CPUS", "MEMORY", "RUNTIMES", "ARCH", "YOUR INSTANCES"});
   for (const auto& v : workers) {
     if (!v.is_object()) continue;
     const auto& w = v.get_object();
     auto n = instances.find({field(w, "cluster_id"), field(w, "name")});
+    double cores = number(w, "cores_total"), memory = number(w, "memory_total_mb");
+    std::string runtimes = cell(w, "runtimes");
+    if (std::string a = field(w, "acceleration"); !a.empty() && !runtimes.empty()) {
+      runtimes += " (" + a + ")";  // how unikernels run: kvm or emulation
+    }
     t.addRow({field(w, "name"), field(w, "cluster_name"),
               w.contains("active") && w.at("active") == true ? "active" : "lost",
-              n == instances.end() ? "" : std::to_string(n->second)});
+              cores > 0 ? formatNumber(cores) : "", memory > 0 ? formatMegabytes(memory) : "",
+              runtimes, cell(w, "archs"), n == instances.end() ? "" : std::to_string(n->second)});
   }
   return t.render();
 }

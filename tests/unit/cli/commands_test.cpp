@@ -415,7 +415,12 @@ TEST_F(CliCommandsTest, WorkersByNameWithYourInstances) {
                                        {"name", "w1"},
                                        {"active", true},
                                        {"cluster_id", "c1"},
-                                       {"cluster_name", "edge"}},
+                                       {"cluster_name", "edge"},
+                                       {"cores_total", 4},
+                                       {"memory_total_mb", 8192},
+                                       {"runtimes", bj::array{"docker", "unikernel"}},
+                                       {"archs", bj::array{"amd64"}},
+                                       {"acceleration", "kvm"}},
                             bj::object{{"id", "n2"},
                                        {"name", "w2"},
                                        {"active", false},
@@ -428,9 +433,9 @@ TEST_F(CliCommandsTest, WorkersByNameWithYourInstances) {
   auto workers = oak({"worker", "ls"});
   EXPECT_EQ(workers.code, 0) << workers.err;
   EXPECT_EQ(workers.out,
-            "NAME  CLUSTER  STATE   YOUR INSTANCES\n"
-            "w1    edge     active  1\n"
-            "w2    edge     lost    -\n");
+            "NAME  CLUSTER  STATE   CPUS  MEMORY  RUNTIMES                ARCH   YOUR INSTANCES\n"
+            "w1    edge     active  4     8.0 GB  docker unikernel (kvm)  amd64  1\n"
+            "w2    edge     lost    -     -       -                       -      -\n");
   EXPECT_EQ(workers.err, "");
   // Scripts get the API's array as it is, without the instance counting.
   size_t before = root_.requests.size();
