@@ -89,6 +89,16 @@ bj::object toJson(const ArchCapacity& c) {
           {"memory_free_mb", c.memory_free_mb}};
 }
 
+bj::object capabilitiesToJson(const Capabilities& capabilities) {
+  bj::object out;
+  for (const auto& [runtime, facts] : capabilities) {
+    bj::object f;
+    for (const auto& [k, v] : facts) f[k] = v;
+    out[runtime] = std::move(f);
+  }
+  return out;
+}
+
 bj::object toJson(const Resources& r) {
   bj::object per_arch;
   for (const auto& [arch, cap] : r.per_arch) per_arch[arch] = toJson(cap);
@@ -110,15 +120,7 @@ bj::object toJson(const Resources& r) {
                  {"runtimes", std::move(runtimes)},
                  {"per_arch", std::move(per_arch)},
                  {"nodes", r.nodes}};
-  if (!r.capabilities.empty()) {
-    bj::object caps;
-    for (const auto& [runtime, facts] : r.capabilities) {
-      bj::object f;
-      for (const auto& [k, v] : facts) f[k] = v;
-      caps[runtime] = std::move(f);
-    }
-    out["capabilities"] = std::move(caps);
-  }
+  if (!r.capabilities.empty()) out["capabilities"] = capabilitiesToJson(r.capabilities);
   return out;
 }
 

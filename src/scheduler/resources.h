@@ -45,14 +45,17 @@ struct Resources {
   // What a worker's runtimes say about themselves, by runtime name (the unikernel runtime:
   // "arch", "acceleration": kvm or emulation, "qemu": its version). Reported, never scheduled
   // on; empty for a cluster's aggregate.
-  std::map<std::string, std::map<std::string, std::string>> capabilities;
-  uint32_t nodes = 1;                            // workers behind it (1 for a worker)
+  std::map<std::string, std::map<std::string, std::string>> capabilities;  // see Capabilities
+  uint32_t nodes = 1;  // workers behind it (1 for a worker)
   bool operator==(const Resources&) const = default;
 };
 
 boost::json::object toJson(const GeoPoint& p);
 boost::json::object toJson(const ArchCapacity& c);
 boost::json::object toJson(const Resources& r);
+// {"<runtime>": {"<key>": "<value>"}}: the `capabilities` of a report.
+using Capabilities = std::map<std::string, std::map<std::string, std::string>>;
+boost::json::object capabilitiesToJson(const Capabilities& capabilities);
 
 // Validates a report. `id` is required; `name` defaults to the id; absent numbers are 0, absent
 // `nodes` is 1; unknown keys are ignored so that newer senders stay readable. Runtimes come back

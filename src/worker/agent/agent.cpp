@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/json.h"
+#include "scheduler/resources.h"
 #include "worker/runtime/instance_spec.h"
 
 namespace oak::worker {
@@ -120,13 +121,7 @@ bj::object WorkerAgent::information(const HostSnapshot& s) const {
                                       {"memory_total_mb", s.memory_total_mb},
                                       {"memory_free_mb", s.memory_available_mb}}}}}};
   if (auto caps = runtime_.capabilitiesByRuntime(); !caps.empty()) {
-    bj::object c;
-    for (const auto& [runtime, facts] : caps) {
-      bj::object f;
-      for (const auto& [k, v] : facts) f[k] = v;
-      c[runtime] = std::move(f);
-    }
-    info["capabilities"] = std::move(c);
+    info["capabilities"] = sched::capabilitiesToJson(caps);
   }
   if (options_.location) {
     info["location"] =
