@@ -1,26 +1,28 @@
-# Turns packaged .proto files into a static library of C++ messages and gRPC stubs.
+# Turns packaged .proto files into a static library of C++ messages for the protobuf *lite*
+# runtime (no descriptors, no reflection: a fraction of the full runtime's resident code). The
+# RPC transport is src/rpc, so no service stubs are generated.
 #
-# oak_grpc_library(<target>
+# oak_proto_lite_library(<target>
 #   STAGE <dir>                 # build-tree root that receives the patched copies and the output
-#   FILES <root>:<rel> ...      # each proto as "<include root>:<path relative to it>"
-#   SERVICES <rel> ...)         # the subset (relative paths) that declares services
+#   FILES <root>:<rel> ...)     # each proto as "<include root>:<path relative to it>"
 #
-# The copies are made at configure time with `import weak` rewritten to `import`: protoc 3.21
-# aborts on weak imports. Generated headers are included as "<rel without .proto>.pb.h".
-# Nothing generated leaves the build tree.
+# The copies are made at configure time without the Go generator's custom options (gogoproto,
+# containerd's fieldpath plugin): they change nothing on the wire, and their definitions extend
+# descriptor.proto, which the lite runtime does not have. The well-known types the protos import
+# (google/protobuf/*.proto) are generated here too, as lite messages. Generated headers are
+# included as "<rel without .proto>.pb.h". Nothing generated leaves the build tree.
 
 find_package(Protobuf REQUIRED GLOBAL)
-find_package(gRPC CONFIG REQUIRED GLOBAL)
-find_program(OAK_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
-function(oak_grpc_library target)
-  cmake_parse_arguments(P "" "STAGE" "FILES;SERVICES" ${ARGN})
+function(oak_proto_lite_library target)
+  cmake_parse_arguments(P "" "STAGE" "FILES" ${ARGN})
   set(src_dir ${P_STAGE}/proto)
   set(gen_dir ${P_STAGE}/gen)
   file(MAKE_DIRECTORY ${gen_dir})
 
   set(protos)
   set(outputs)
+  set(imports)
   foreach(entry IN LISTS P_FILES)
     string(FIND "${entry}" ":" colon)
     string(SUBSTRING "${entry}" 0 ${colon} root)
@@ -30,7 +32,15 @@ function(oak_grpc_library target)
     # Configure again when a packaged proto changes (a Debian update).
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${root}/${rel})
     file(READ ${root}/${rel} text)
-    string(REGEX REPLACE "(^|\n)import weak " "\\1import " text "${text}")
+    string(REGEX REPLACE "(^|\n)import weak [^\n]*" "\\1" text "${text}")
+    string(REGEX REPLACE "(^|\n)[ \t]*option[ \t]*\\([^\n]*" "\\1" text "${text}")
+    string(REGEX REPLACE "[ \t]*\\[[^]\n]*\\((gogoproto|containerd\\.plugin)\\.[^]\n]*\\]" ""
+                         text "${text}")
+    if(text MATCHES "gogoproto|containerd\\.plugin")
+      message(FATAL_ERROR "${rel}: a custom option is left after patching")
+    endif()
+    string(REGEX MATCHALL "import \"google/protobuf/[a-z_]+\\.proto\"" found "${text}")
+    list(APPEND imports ${found})
     # Rewrite only on change, so that configuring again does not regenerate everything.
     set(old "")
     if(EXISTS ${src_dir}/${rel})
@@ -39,37 +49,40 @@ function(oak_grpc_library target)
     if(NOT old STREQUAL text)
       file(WRITE ${src_dir}/${rel} "${text}")
     endif()
-
     list(APPEND protos ${rel})
+  endforeach()
+
+  # The well-known types, from the protobuf headers' directory.
+  list(REMOVE_DUPLICATES imports)
+  foreach(import IN LISTS imports)
+    string(REGEX REPLACE "import \"(.*)\"" "\\1" rel "${import}")
+    configure_file(${Protobuf_INCLUDE_DIRS}/${rel} ${src_dir}/${rel} COPYONLY)
+    list(APPEND protos ${rel})
+  endforeach()
+
+  foreach(rel IN LISTS protos)
     string(REGEX REPLACE "\\.proto$" "" stem ${rel})
     list(APPEND outputs ${gen_dir}/${stem}.pb.cc ${gen_dir}/${stem}.pb.h)
   endforeach()
 
-  set(grpc_outputs)
-  foreach(rel IN LISTS P_SERVICES)
-    string(REGEX REPLACE "\\.proto$" "" stem ${rel})
-    list(APPEND grpc_outputs ${gen_dir}/${stem}.grpc.pb.cc ${gen_dir}/${stem}.grpc.pb.h)
-  endforeach()
-
   list(TRANSFORM protos PREPEND ${src_dir}/ OUTPUT_VARIABLE patched)
   set(protoc $<TARGET_FILE:protobuf::protoc>)
-  set(includes -I ${src_dir} -I ${Protobuf_INCLUDE_DIRS})
+  # Only the staged copies are on the path, so imports of the well-known types resolve to them.
   add_custom_command(
-    OUTPUT ${outputs} ${grpc_outputs}
-    COMMAND ${protoc} ${includes} --cpp_out=${gen_dir} ${protos}
-    COMMAND ${protoc} ${includes} --grpc_out=${gen_dir}
-            --plugin=protoc-gen-grpc=${OAK_GRPC_CPP_PLUGIN} ${P_SERVICES}
-    DEPENDS ${patched} protobuf::protoc ${OAK_GRPC_CPP_PLUGIN}
+    OUTPUT ${outputs}
+    COMMAND ${protoc} -I ${src_dir} --cpp_out=lite:${gen_dir} ${protos}
+    DEPENDS ${patched} protobuf::protoc
     WORKING_DIRECTORY ${src_dir}
     COMMENT "Generating C++ for ${target}"
     VERBATIM)
 
-  set(sources ${outputs} ${grpc_outputs})
+  set(sources ${outputs})
   list(FILTER sources INCLUDE REGEX "\\.cc$")
   add_library(${target} STATIC ${sources})
   # Generated code: its warnings are not ours, sanitizing it only costs build time, and nobody
-  # steps through it in a debugger. SYSTEM keeps its headers' warnings out of consumers.
+  # steps through it in a debugger. SYSTEM keeps its headers' warnings out of consumers, and
+  # puts these headers before the system's copies of the well-known types (full runtime).
   target_compile_options(${target} PRIVATE -w -fno-sanitize=all -g0)
-  target_include_directories(${target} SYSTEM PUBLIC ${gen_dir})
-  target_link_libraries(${target} PUBLIC gRPC::grpc++ protobuf::libprotobuf)
+  target_include_directories(${target} SYSTEM BEFORE PUBLIC ${gen_dir})
+  target_link_libraries(${target} PUBLIC protobuf::libprotobuf-lite)
 endfunction()

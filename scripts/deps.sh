@@ -12,8 +12,9 @@ PACKAGES=(
   libmosquitto-dev libcurl4-openssl-dev libssl-dev libarchive-dev
   # worker host networking: netlink (links, addresses, routes) and nftables (port mappings, NAT)
   libnl-3-dev libnl-route-3-dev libnftables-dev
-  # containerd client: gRPC stubs generated from the packaged containerd protos
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  # containerd client: HTTP/2 (nghttp2) and protobuf-lite messages generated from the packaged
+  # containerd protos
+  libnghttp2-dev libprotobuf-dev protobuf-compiler
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev
   # daemons started by integration tests

@@ -280,6 +280,25 @@ Answer ask(DatapathLab& lab, const LabInstance& from, int type, const std::strin
   return a;
 }
 
+// What each worker's proxy counted (as last published), for the message of a failed check.
+std::string countersOf(DatapathLab& lab, size_t hosts) {
+  std::string out;
+  for (size_t h = 0; h < hosts; ++h) {
+    auto c = lab.dataPath(h).counters();
+    out += fmt::format(
+        "\nworker {}: tun {} tunnel {} to_tun {} to_peer {} icmp {} queries {} flows {}", h,
+        c.tun_packets, c.tunnel_packets, c.to_tun_packets, c.to_peer_packets, c.icmp_errors,
+        c.queries, c.flows_created);
+    for (size_t r = 1; r < overlay::kDropReasonCount; ++r) {
+      if (c.drops[r] > 0) {
+        out += fmt::format(" drop {}={}", overlay::toString(static_cast<overlay::DropReason>(r)),
+                           c.drops[r]);
+      }
+    }
+  }
+  return out;
+}
+
 std::string who(const Answer& a) {
   return a.text.substr(0, a.text.find(' '));
 }
@@ -396,9 +415,9 @@ TEST_F(OverlayDatapathTest, LargeDatagramsAndStreamsCrossTheTunnelIntact) {
   // Larger than the overlay MTU: the client's kernel fragments it, the proxy translates every
   // fragment.
   auto udp = ask(*lab_, *client, SOCK_DGRAM, rr(kServer), 0, 4000);
-  EXPECT_EQ(udp.text, "s0 " + client->instance_ip.toString() + " 4000");
+  EXPECT_EQ(udp.text, "s0 " + client->instance_ip.toString() + " 4000") << countersOf(*lab_, 2);
   auto udp6 = ask(*lab_, *client, SOCK_DGRAM, rr(kServer, true), 0, 1300);
-  EXPECT_EQ(udp6.text, "s0 " + client->instance_ip6.toString() + " 1300");
+  EXPECT_EQ(udp6.text, "s0 " + client->instance_ip6.toString() + " 1300") << countersOf(*lab_, 2);
   auto tcp = ask(*lab_, *client, SOCK_STREAM, rr(kServer), 0, 1 << 20);
   EXPECT_EQ(who(tcp), "s0") << tcp.text;
 }

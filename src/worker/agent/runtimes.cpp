@@ -49,7 +49,7 @@ Result<Factory> loadFactory(const std::string& file, const char* symbol) {
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
                                         const std::string& log_root, PullListener on_pull) {
   namespace cd = containerd;
-  // Without containerd there is no point in mapping gRPC into this process.
+  // Without containerd there is no point in mapping its client into this process.
   if (!std::filesystem::is_socket(o.containerd_socket)) {
     spdlog::warn("containers unavailable: no containerd socket at {}", o.containerd_socket);
     return nullptr;

@@ -184,7 +184,7 @@ class ReRegistration {
 }  // namespace
 
 int runWorker(WorkerOptions o) {
-  // gRPC and the blocking pool add threads; glibc would give each its own malloc arena, which
+  // The blocking pool adds threads; glibc would give each its own malloc arena, which
   // costs resident memory on small boxes for no gain at this load.
   ::mallopt(M_ARENA_MAX, 2);
   if (o.name.empty()) o.name = hostname();

@@ -19,34 +19,37 @@ constexpr char kLeaseHeader[] = "containerd-lease";
 
 }  // namespace
 
-Error fromGrpc(const grpc::Status& s, const std::string& what) {
-  auto message = fmt::format("containerd: {}: {}", what, s.error_message());
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
+Error fromRpc(const rpc::CallStatus& s, const std::string& what) {
+  auto message = fmt::format("containerd: {}: {}", what, s.message);
+  switch (s.code) {
+    case rpc::StatusCode::kUnavailable:
+    case rpc::StatusCode::kDeadlineExceeded:
       return makeError(ErrorCode::kUnavailable, std::move(message));
-    case grpc::StatusCode::NOT_FOUND:
+    case rpc::StatusCode::kNotFound:
       return makeError(ErrorCode::kNotFound, std::move(message));
-    case grpc::StatusCode::ALREADY_EXISTS:
+    case rpc::StatusCode::kAlreadyExists:
       return makeError(ErrorCode::kConflict, std::move(message));
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::FAILED_PRECONDITION:
+    case rpc::StatusCode::kInvalidArgument:
+    case rpc::StatusCode::kFailedPrecondition:
       return makeError(ErrorCode::kInvalidArgument, std::move(message));
     default:
       return makeError(ErrorCode::kInternal, std::move(message));
   }
 }
 
-std::unique_ptr<grpc::ClientContext> ContainerdClient::Impl::context(
-    std::chrono::milliseconds deadline, const std::string& lease) const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->AddMetadata(kNamespaceHeader, ns);
-  if (!lease.empty()) ctx->AddMetadata(kLeaseHeader, lease);
-  if (deadline.count() > 0) ctx->set_deadline(std::chrono::system_clock::now() + deadline);
-  // Wait for the connection up to the deadline instead of failing at the first refusal, so
-  // that a daemon that is starting gets its chance.
-  ctx->set_wait_for_ready(true);
-  return ctx;
+Error undecodable(const std::string& what) {
+  return makeError(ErrorCode::kInternal, fmt::format("containerd: {}: undecodable answer", what));
+}
+
+rpc::CallOptions ContainerdClient::Impl::options(std::chrono::milliseconds deadline,
+                                                 const std::string& lease) const {
+  rpc::CallOptions o;
+  o.metadata.emplace_back(kNamespaceHeader, ns);
+  if (!lease.empty()) o.metadata.emplace_back(kLeaseHeader, lease);
+  // The channel waits for the daemon up to the deadline instead of failing at the first
+  // refusal, so that a daemon that is starting gets its chance.
+  o.deadline = deadline;
+  return o;
 }
 
 void toApi(const Mount& m, api::types::Mount* out) {
@@ -92,20 +95,8 @@ Result<std::unique_ptr<ContainerdClient>> ContainerdClient::connect(std::string 
   auto impl = std::make_shared<Impl>();
   impl->socket_path = std::move(socket_path);
   impl->ns = std::move(ns);
-  grpc::ChannelArguments args;
-  // Layers and manifests are written in chunks well below this; keep headroom for big specs.
-  args.SetMaxReceiveMessageSize(64 << 20);
-  impl->channel = grpc::CreateCustomChannel("unix://" + impl->socket_path,
-                                            grpc::InsecureChannelCredentials(), args);
-  impl->containers = api::containers::Containers::NewStub(impl->channel);
-  impl->content = api::content::Content::NewStub(impl->channel);
-  impl->diff = api::diff::Diff::NewStub(impl->channel);
-  impl->events = api::events::Events::NewStub(impl->channel);
-  impl->images = api::images::Images::NewStub(impl->channel);
-  impl->leases = api::leases::Leases::NewStub(impl->channel);
-  impl->snapshots = api::snapshots::Snapshots::NewStub(impl->channel);
-  impl->tasks = api::tasks::Tasks::NewStub(impl->channel);
-  impl->version = api::version::Version::NewStub(impl->channel);
+  // Layers and manifests are written in chunks well below the channel's message limit.
+  impl->channel = rpc::Channel::unixSocket(impl->socket_path);
   return std::unique_ptr<ContainerdClient>(new ContainerdClient(std::move(impl), ""));
 }
 
@@ -118,11 +109,8 @@ std::unique_ptr<ContainerdClient> ContainerdClient::withLease(std::string lease)
 }
 
 Result<std::string> ContainerdClient::version(std::chrono::milliseconds deadline) {
-  auto ctx = impl_->context(deadline);
-  google::protobuf::Empty request;
-  api::version::VersionResponse response;
-  auto status = impl_->version->Version(ctx.get(), request, &response);
-  if (!status.ok()) return fromGrpc(status, "version at " + impl_->socket_path);
+  OAK_ASSIGN_OR_RETURN(auto response, unary(*impl_, "", deadline, api::kVersion, api::Empty(),
+                                            "version at " + impl_->socket_path));
   if (response.version().empty()) {
     return makeError(ErrorCode::kInternal, "containerd: version: empty answer");
   }
@@ -130,7 +118,6 @@ Result<std::string> ContainerdClient::version(std::chrono::milliseconds deadline
 }
 
 Status ContainerdClient::createLease(const std::string& id, std::chrono::seconds expire_after) {
-  auto ctx = impl_->context(kDefaultDeadline);
   api::leases::CreateRequest req;
   req.set_id(id);
   // containerd's collector deletes the lease after this time even if we never come back.
@@ -141,19 +128,14 @@ Status ContainerdClient::createLease(const std::string& id, std::chrono::seconds
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   (*req.mutable_labels())["containerd.io/gc.expire"] = text;
-  api::leases::CreateResponse resp;
-  auto s = impl_->leases->Create(ctx.get(), req, &resp);
-  if (!s.ok()) return fromGrpc(s, "create lease " + id);
+  OAK_TRY(unary(*impl_, "", kDefaultDeadline, api::kLeaseCreate, req, "create lease " + id));
   return {};
 }
 
 Status ContainerdClient::deleteLease(const std::string& id) {
-  auto ctx = impl_->context(kDefaultDeadline);
   api::leases::DeleteRequest req;
   req.set_id(id);
-  google::protobuf::Empty resp;
-  auto s = impl_->leases->Delete(ctx.get(), req, &resp);
-  if (!s.ok()) return fromGrpc(s, "delete lease " + id);
+  OAK_TRY(unary(*impl_, "", kDefaultDeadline, api::kLeaseDelete, req, "delete lease " + id));
   return {};
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // A connection to containerd's gRPC API on its unix socket, scoped to one containerd namespace
-// (every request carries it). gRPC and protobuf types stay in the client_*.cpp files so that
+// (every request carries it). RPC and protobuf types stay in the client_*.cpp files so that
 // users of this header do not compile them.
 //
 // Calls block the calling thread for at most their deadline: call them at start-up or from a

@@ -1,4 +1,4 @@
-// The task-exit event stream, on a thread of its own because a gRPC server stream blocks.
+// The task-exit event stream, on a thread of its own because reading a stream blocks.
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -24,7 +24,7 @@ class ExitSubscription final : public ContainerdClient::Subscription {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
-      if (ctx_) ctx_->TryCancel();
+      if (stream_) stream_->cancel();
     }
     wake_.notify_all();
     thread_.join();
@@ -37,27 +37,31 @@ class ExitSubscription final : public ContainerdClient::Subscription {
     while (!stopped()) {
       api::events::SubscribeRequest req;
       req.add_filters("namespace==" + impl_->ns + ",topic==\"/tasks/exit\"");
-      // Only subscribe once the channel is up, so that "connected" means connected.
-      bool open = impl_->channel->WaitForConnected(std::chrono::system_clock::now() + backoff);
-      std::unique_ptr<grpc::ClientReader<api::events::Envelope>> reader;
+      // Only subscribe once the daemon answers, so that "connected" means connected.
+      bool open = impl_->channel->waitForConnected(backoff);
       {
         std::lock_guard lock(mu_);
         if (stopping_) return;
-        ctx_ = impl_->context(std::chrono::milliseconds(0));
-        if (open) reader = impl_->events->Subscribe(ctx_.get(), req);
+        if (open) {
+          stream_ = std::make_unique<Stream>(*impl_, "", std::chrono::milliseconds(0),
+                                             api::kEventsSubscribe);
+        }
       }
-      grpc::Status status(grpc::StatusCode::UNAVAILABLE, "not connected");
+      rpc::CallStatus status{rpc::StatusCode::kUnavailable, "not connected"};
       if (open) {
         backoff = std::chrono::milliseconds(100);
         if (!was_connected) on_state_(true);
         was_connected = true;
+        if (stream_->write(req)) stream_->raw().writesDone();
         api::events::Envelope envelope;
-        while (reader->Read(&envelope)) deliver(envelope);
-        status = reader->Finish();
+        while (stream_->read(envelope)) deliver(envelope);
+        status = stream_->finish();
+        std::lock_guard lock(mu_);
+        stream_.reset();
       }
       if (stopped()) return;
       if (was_connected) {
-        spdlog::warn("containerd: event stream ended: {}", status.error_message());
+        spdlog::warn("containerd: event stream ended: {}", status.message);
         on_state_(false);
         was_connected = false;
       }
@@ -87,7 +91,8 @@ class ExitSubscription final : public ContainerdClient::Subscription {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::unique_ptr<grpc::ClientContext> ctx_;
+  using Stream = TypedStream<api::events::SubscribeRequest, api::events::Envelope>;
+  std::unique_ptr<Stream> stream_;  // guarded by mu_ (cancelled from the destructor)
   std::thread thread_;
 };
 

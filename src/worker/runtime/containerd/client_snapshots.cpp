@@ -3,14 +3,11 @@
 
 namespace oak::worker::containerd {
 
-using SnapshotsStub = api::snapshots::Snapshots::Stub;
-
 Status ContainerdClient::statSnapshot(const std::string& snapshotter, const std::string& key) {
   api::snapshots::StatSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->snapshots, &SnapshotsStub::Stat, req,
-                "snapshot " + key));
+  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, api::kSnapshotStat, req, "snapshot " + key));
   return {};
 }
 
@@ -23,8 +20,8 @@ Result<std::vector<Mount>> ContainerdClient::prepareSnapshot(const std::string& 
   req.set_key(key);
   req.set_parent(parent);
   copyLabels(labels, req.mutable_labels());
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, *impl_->snapshots,
-                                        &SnapshotsStub::Prepare, req, "prepare snapshot " + key));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, api::kSnapshotPrepare,
+                                        req, "prepare snapshot " + key));
   return fromApi(resp.mounts());
 }
 
@@ -33,8 +30,8 @@ Result<std::vector<Mount>> ContainerdClient::snapshotMounts(const std::string& s
   api::snapshots::MountsRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, *impl_->snapshots,
-                                        &SnapshotsStub::Mounts, req, "mounts of snapshot " + key));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, api::kSnapshotMounts, req,
+                                        "mounts of snapshot " + key));
   return fromApi(resp.mounts());
 }
 
@@ -45,7 +42,7 @@ Status ContainerdClient::commitSnapshot(const std::string& snapshotter, const st
   req.set_name(name);
   req.set_key(key);
   copyLabels(labels, req.mutable_labels());
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->snapshots, &SnapshotsStub::Commit, req,
+  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, api::kSnapshotCommit, req,
                 "commit snapshot " + name));
   return {};
 }
@@ -54,8 +51,8 @@ Status ContainerdClient::removeSnapshot(const std::string& snapshotter, const st
   api::snapshots::RemoveSnapshotRequest req;
   req.set_snapshotter(snapshotter);
   req.set_key(key);
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->snapshots, &SnapshotsStub::Remove, req,
-                "remove snapshot " + key));
+  OAK_TRY(
+      unary(*impl_, lease_, kDefaultDeadline, api::kSnapshotRemove, req, "remove snapshot " + key));
   return {};
 }
 
@@ -65,9 +62,8 @@ Result<Descriptor> ContainerdClient::applyDiff(const Descriptor& layer,
   api::diff::ApplyRequest req;
   toApi(layer, req.mutable_diff());
   for (const auto& m : mounts) toApi(m, req.add_mounts());
-  OAK_ASSIGN_OR_RETURN(
-      auto resp, unary(*impl_, lease_, deadline, *impl_->diff, &api::diff::Diff::Stub::Apply, req,
-                       "apply layer " + layer.digest));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, deadline, api::kDiffApply, req,
+                                        "apply layer " + layer.digest));
   return fromApi(resp.applied());
 }
 

@@ -47,9 +47,6 @@ ContainerRecord fromApi(const api::containers::Container& c) {
   return r;
 }
 
-using ContainersStub = api::containers::Containers::Stub;
-using TasksStub = api::tasks::Tasks::Stub;
-
 }  // namespace
 
 Status ContainerdClient::createContainer(const ContainerRecord& c) {
@@ -68,7 +65,7 @@ Status ContainerdClient::createContainer(const ContainerRecord& c) {
     any.set_type_url(kExtensionType);
     any.set_value(v);
   }
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->containers, &ContainersStub::Create, req,
+  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, api::kContainerCreate, req,
                 "create container " + c.id));
   return {};
 }
@@ -76,16 +73,16 @@ Status ContainerdClient::createContainer(const ContainerRecord& c) {
 Result<ContainerRecord> ContainerdClient::getContainer(const std::string& id) {
   api::containers::GetContainerRequest req;
   req.set_id(id);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, *impl_->containers,
-                                        &ContainersStub::Get, req, "container " + id));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, api::kContainerGet, req,
+                                        "container " + id));
   return fromApi(resp.container());
 }
 
 Result<std::vector<ContainerRecord>> ContainerdClient::listContainers(const std::string& filter) {
   api::containers::ListContainersRequest req;
   if (!filter.empty()) req.add_filters(filter);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, *impl_->containers,
-                                        &ContainersStub::List, req, "list containers"));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, api::kContainerList, req,
+                                        "list containers"));
   std::vector<ContainerRecord> out;
   for (const auto& c : resp.containers()) out.push_back(fromApi(c));
   return out;
@@ -94,7 +91,7 @@ Result<std::vector<ContainerRecord>> ContainerdClient::listContainers(const std:
 Status ContainerdClient::deleteContainer(const std::string& id) {
   api::containers::DeleteContainerRequest req;
   req.set_id(id);
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->containers, &ContainersStub::Delete, req,
+  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, api::kContainerDelete, req,
                 "delete container " + id));
   return {};
 }
@@ -108,31 +105,30 @@ Result<uint32_t> ContainerdClient::createTask(const std::string& id,
   for (const auto& m : rootfs) toApi(m, req.add_rootfs());
   req.set_stdout(stdout_uri);
   req.set_stderr(stderr_uri);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kTaskDeadline, *impl_->tasks,
-                                        &TasksStub::Create, req, "create task " + id));
+  OAK_ASSIGN_OR_RETURN(
+      auto resp, unary(*impl_, lease_, kTaskDeadline, api::kTaskCreate, req, "create task " + id));
   return resp.pid();
 }
 
 Result<uint32_t> ContainerdClient::startTask(const std::string& id) {
   api::tasks::StartRequest req;
   req.set_container_id(id);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kTaskDeadline, *impl_->tasks,
-                                        &TasksStub::Start, req, "start task " + id));
+  OAK_ASSIGN_OR_RETURN(
+      auto resp, unary(*impl_, lease_, kTaskDeadline, api::kTaskStart, req, "start task " + id));
   return resp.pid();
 }
 
 Result<TaskInfo> ContainerdClient::getTask(const std::string& id) {
   api::tasks::GetRequest req;
   req.set_container_id(id);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, *impl_->tasks,
-                                        &TasksStub::Get, req, "task " + id));
+  OAK_ASSIGN_OR_RETURN(auto resp,
+                       unary(*impl_, lease_, kDefaultDeadline, api::kTaskGet, req, "task " + id));
   return fromApi(resp.process());
 }
 
 Result<std::vector<TaskInfo>> ContainerdClient::listTasks() {
-  OAK_ASSIGN_OR_RETURN(auto resp,
-                       unary(*impl_, lease_, kDefaultDeadline, *impl_->tasks, &TasksStub::List,
-                             api::tasks::ListTasksRequest(), "list tasks"));
+  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kDefaultDeadline, api::kTaskList,
+                                        api::tasks::ListTasksRequest(), "list tasks"));
   std::vector<TaskInfo> out;
   for (const auto& p : resp.tasks()) out.push_back(fromApi(p));
   return out;
@@ -143,7 +139,7 @@ Status ContainerdClient::killTask(const std::string& id, int signal, bool all) {
   req.set_container_id(id);
   req.set_signal(static_cast<uint32_t>(signal));
   req.set_all(all);
-  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, *impl_->tasks, &TasksStub::Kill, req,
+  OAK_TRY(unary(*impl_, lease_, kDefaultDeadline, api::kTaskKill, req,
                 fmt::format("kill task {} (signal {})", id, signal)));
   return {};
 }
@@ -152,16 +148,16 @@ Result<uint32_t> ContainerdClient::waitTask(const std::string& id,
                                             std::chrono::milliseconds deadline) {
   api::tasks::WaitRequest req;
   req.set_container_id(id);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, deadline, *impl_->tasks, &TasksStub::Wait,
-                                        req, "wait for task " + id));
+  OAK_ASSIGN_OR_RETURN(auto resp,
+                       unary(*impl_, lease_, deadline, api::kTaskWait, req, "wait for task " + id));
   return resp.exit_status();
 }
 
 Result<uint32_t> ContainerdClient::deleteTask(const std::string& id) {
   api::tasks::DeleteTaskRequest req;
   req.set_container_id(id);
-  OAK_ASSIGN_OR_RETURN(auto resp, unary(*impl_, lease_, kTaskDeadline, *impl_->tasks,
-                                        &TasksStub::Delete, req, "delete task " + id));
+  OAK_ASSIGN_OR_RETURN(
+      auto resp, unary(*impl_, lease_, kTaskDeadline, api::kTaskDelete, req, "delete task " + id));
   return resp.exit_status();
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Runs `docker` instances as containerd containers (namespace "oakestra", container and task id
 // = the instance's task id, runc through the v2 shim, overlayfs snapshots). Each call does its
-// gRPC work on the event loop's blocking pool and completes on the loop; task exits arrive from
-// containerd's event stream. The instance's spec is stored with its container, so a restarted
+// containerd calls on the event loop's blocking pool and completes on the loop; task exits arrive
+// from containerd's event stream. The instance's spec is stored with its container, so a restarted
 // worker re-attaches to what still runs (`recover`) instead of starting it twice.
 //
 // An instance that ends (on its own or destroyed) is cleaned up completely before its waiters

@@ -1,8 +1,8 @@
 #pragma once
 // The container runtime as a module that the worker loads at start (`oakestra-containerd.so`
-// beside the binary), so that gRPC, protobuf and libcurl are mapped only into workers that run
-// containers, not into every root and cluster. The module reaches the daemon only through the
-// interfaces below (virtual calls), never through its globals.
+// beside the binary), so that protobuf, HTTP/2 and the registry client are mapped only into
+// workers that run containers, not into every root and cluster. The module reaches the daemon only
+// through the interfaces below (virtual calls), never through its globals.
 
 #include <chrono>
 #include <functional>
