@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsqlite3-dev sqlite3 libjwt-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
-  libmosquitto-dev libcurl4-openssl-dev libssl-dev libarchive-dev
+  libmosquitto-dev libssl-dev libarchive-dev
   # worker host networking: netlink (links, addresses, routes) and nftables (port mappings, NAT)
   libnl-3-dev libnl-route-3-dev libnftables-dev
   # containerd client: HTTP/2 (nghttp2) and protobuf-lite messages generated from the packaged

@@ -1,6 +1,7 @@
 #pragma once
-// GET over libcurl for the registry client (libcurl stays inside http_session.cpp). Redirects
-// are not followed here: the client decides whether credentials may go to the new location.
+// Blocking HTTP/1.1 GETs for the registry client and kernel downloads, over Asio and OpenSSL
+// (both stay inside the .cpp files). Redirects are not followed here: the client decides whether
+// credentials may go to the new location. See docs/design/registry-http.md.
 
 #include <chrono>
 #include <functional>
@@ -36,9 +37,13 @@ struct SessionOptions {
   std::chrono::seconds low_speed_timeout{30};  // abort below 1 KiB/s for this long
   std::string user_agent;
   std::function<bool()> cancelled;  // polled during transfers; true aborts
+  // A PEM bundle trusted besides the system's store (private registries). The braces keep
+  // initialisers that stop before it warning-free.
+  std::string ca_file{};
 };
 
-// One connection cache for the requests of one pull. Not thread-safe: one per call.
+// One connection cache for the requests of one pull: a kept-alive connection per scheme, host
+// and port. Honours http_proxy, https_proxy and no_proxy. Not thread-safe: one per call.
 class HttpSession {
  public:
   explicit HttpSession(const SessionOptions& options);
@@ -46,8 +51,10 @@ class HttpSession {
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
-  // kUnavailable with libcurl's message when the transfer fails (unreachable, timeout, cut),
-  // or the sink's error when it refused a chunk. HTTP error statuses are results, not errors.
+  // kUnavailable naming the step that failed ("connect host:443: Connection refused", "TLS
+  // handshake with host: certificate verify failed: ...", "...: timed out ...", "cancelled"),
+  // kInvalidArgument for a URL, header or proxy setting that cannot be used, or the sink's error
+  // when it refused a chunk. HTTP error statuses are results, not errors.
   Result<HttpResult> get(const std::string& url, const std::vector<std::string>& headers,
                          const BodySink& sink);
   // Whether the last `get` failed because its sink refused a chunk (its error is the sink's).

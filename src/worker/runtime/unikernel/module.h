@@ -1,8 +1,8 @@
 #pragma once
 // The unikernel runtime as a module that the worker loads only with `--unikernel`
-// (`oakestra-unikernel.so` beside the binary), so that libcurl, libarchive and what they pull in
-// stay out of roots, clusters and container-only workers. The module reaches the daemon only
-// through the interfaces below (virtual calls), never through its globals.
+// (`oakestra-unikernel.so` beside the binary), so that libarchive, the download client and what
+// they pull in stay out of roots, clusters and container-only workers. The module reaches the
+// daemon only through the interfaces below (virtual calls), never through its globals.
 
 #include <string>
 
