@@ -185,8 +185,8 @@ class ReRegistration {
 
 int runWorker(WorkerOptions o) {
   // The blocking pool adds threads; glibc would give each its own malloc arena, which
-  // costs resident memory on small boxes for no gain at this load.
-  ::mallopt(M_ARENA_MAX, 2);
+  // costs resident memory on small boxes for no gain at this load (a few calls at a time).
+  ::mallopt(M_ARENA_MAX, 1);
   if (o.name.empty()) o.name = hostname();
   // The worker's records wait here until the cluster takes them (the cluster stamps who sent
   // them, so the identity here only matters for this process's own view).
@@ -295,6 +295,9 @@ int runWorker(WorkerOptions o) {
   auto ticker =
       loop.every(std::min<std::chrono::seconds>(std::chrono::seconds(5), o.report_interval),
                  [&agent] { agent.tick(); });
+  // A burst of deployments (pulls, specs, reports) leaves free chunks inside the heap that glibc
+  // keeps resident; hand their pages back while the worker is quiet again.
+  auto trimmer = loop.every(std::chrono::seconds(10), [] { ::malloc_trim(0); });
   auto overlay_ticker = loop.every(std::chrono::seconds(1), [&overlay] {
     if (overlay) overlay->tick();
   });
