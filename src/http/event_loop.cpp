@@ -38,6 +38,10 @@ void EventLoop::stop() {
   impl_->io.stop();
 }
 
+void EventLoop::joinBlocking() {
+  impl_->pool.join();
+}
+
 void EventLoop::post(std::function<void()> fn) {
   boost::asio::post(impl_->io, std::move(fn));
 }

@@ -25,6 +25,9 @@ class EventLoop final : public TaskRunner {
   void run();
   // Thread-safe.
   void stop();
+  // Waits until the work given to `runBlocking` has ended, and takes no more. Call it after
+  // `run()` returned and before destroying what that work uses (its `done` handlers never run).
+  void joinBlocking();
   // Runs ready handlers on the calling thread until none is left and no `runBlocking` work is
   // pending (for deterministic tests that do not call `run`). Timers are not waited for.
   void drain();

@@ -4,9 +4,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "containerd_cleanup.h"
 #include "containerd_daemon.h"
@@ -142,6 +149,62 @@ TEST_F(DeploymentTest, RestartedWorkerKeepsItsContainerAndTracksIt) {
   EXPECT_EQ(client->listContainers().value().size(), 1u);
   auto after = waitForStatus(id, "RUNNING");
   EXPECT_EQ(str(after, "worker_name"), worker);
+}
+
+// A "registry" on 127.0.0.1 that accepts connections and never answers.
+class SilentRegistry {
+ public:
+  SilentRegistry() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len);
+    ::listen(fd_, 16);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    thread_ = std::thread([this] {
+      pollfd p{fd_, POLLIN, 0};
+      while (!stop_) {
+        if (::poll(&p, 1, 50) <= 0) continue;
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c >= 0) accepted_.push_back(c);  // kept open, never answered
+        ++connections_;
+      }
+    });
+  }
+  ~SilentRegistry() {
+    stop_ = true;
+    thread_.join();
+    for (int c : accepted_) ::close(c);
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::vector<int> accepted_;
+  std::thread thread_;
+};
+
+TEST_F(DeploymentTest, AStoppingWorkerGivesUpAPullThatHangs) {
+  SilentRegistry registry;
+  deploy({{"microservice_name", "stuck"},
+          {"code", fmt::format("127.0.0.1:{}/stuck:v1", registry.port())},
+          {"cmd", bj::array{"true"}}});
+  ASSERT_TRUE(
+      eventually("the pull reached the registry", 30s, [&] { return registry.connections() > 0; }));
+  // Without cancellation the worker would wait for the pull's low-speed timeout (30 s).
+  for (const auto& name : {"w1", "w2"}) {
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(workers_[name]->stop(SIGTERM, 20s), 0) << workers_[name]->log();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << name << " took its time";
+  }
 }
 
 TEST_F(DeploymentTest, MissingImageFailsWithTheReasonAndTheWorkerCarriesOn) {

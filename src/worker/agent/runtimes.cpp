@@ -47,7 +47,8 @@ Result<Factory> loadFactory(const std::string& file, const char* symbol) {
 }
 
 std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
-                                        const std::string& log_root, PullListener on_pull) {
+                                        const std::string& log_root, PullListener on_pull,
+                                        std::function<bool()> stopping) {
   namespace cd = containerd;
   // Without containerd there is no point in mapping its client into this process.
   if (!std::filesystem::is_socket(o.containerd_socket)) {
@@ -74,6 +75,7 @@ std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
     return binaryLogUri(exe, logDirFor(log_root, spec.taskId()), LogLimits{});
   };
   config.on_pull = std::move(on_pull);
+  config.stopping = std::move(stopping);
   std::string error;
   std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
   if (!error.empty()) spdlog::warn("containers unavailable: {}", error);
@@ -104,9 +106,10 @@ std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
 
 std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
                                                    const std::string& log_root,
-                                                   PullListener on_pull) {
+                                                   PullListener on_pull,
+                                                   std::function<bool()> stopping) {
   std::vector<std::unique_ptr<Runtime>> out;
-  if (auto c = makeContainerd(loop, options, log_root, std::move(on_pull))) {
+  if (auto c = makeContainerd(loop, options, log_root, std::move(on_pull), std::move(stopping))) {
     out.push_back(std::move(c));
   }
   if (auto u = makeUnikernel(loop, options, log_root)) out.push_back(std::move(u));

@@ -17,9 +17,11 @@ namespace oak::worker {
 // Told about image pulls of the container runtime, on a pool thread.
 using PullListener = std::function<void(bool ok, std::chrono::steady_clock::duration took)>;
 
-// `log_root`: where instance logs go (`<log_root>/<task id>/`).
+// `log_root`: where instance logs go (`<log_root>/<task id>/`). `stopping`, polled during image
+// pulls, aborts them when it turns true.
 std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
                                                    const std::string& log_root,
-                                                   PullListener on_pull = {});
+                                                   PullListener on_pull = {},
+                                                   std::function<bool()> stopping = {});
 
 }  // namespace oak::worker

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <thread>
 
 #include "common/files.h"
@@ -264,7 +265,10 @@ int runWorker(WorkerOptions o) {
   auto on_pull = [&pulls](bool ok, std::chrono::steady_clock::duration took) {
     pulls.pulled(ok, took);
   };
-  ComposingRuntime runtime(metered(makeRuntimes(loop, o, log_root, on_pull), registry));
+  // Set when the worker stops: pulls in progress give up instead of holding up the exit.
+  std::atomic<bool> stopping{false};
+  ComposingRuntime runtime(metered(
+      makeRuntimes(loop, o, log_root, on_pull, [&stopping] { return stopping.load(); }), registry));
   addRunningCollector(registry, runtime);
   WorkerAgent agent(loop, SystemClock::instance(), metered_bus, probe, runtime,
                     {reg->worker_id, location, o.report_interval, log_root, o.full_report_interval,
@@ -328,6 +332,7 @@ int runWorker(WorkerOptions o) {
     return 1;
   }
   auto shut_down = [&] {
+    stopping = true;
     ticker.reset();
     (*server)->stop();
     loop.stop();
@@ -338,6 +343,9 @@ int runWorker(WorkerOptions o) {
     agent.leave(kLeaveTimeout, shut_down);
   });
   loop.run();
+  // Work still running beside the loop uses the runtimes: let it end before they are destroyed.
+  stopping = true;
+  loop.joinBlocking();
   return exit_code;
 }
 

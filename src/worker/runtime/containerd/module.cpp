@@ -17,6 +17,7 @@ extern "C" __attribute__((visibility("default"))) oak::worker::Runtime* oak_cont
   }
   oak::oci::RegistryOptions registry;
   registry.insecure_registries = config->insecure_registries;
+  registry.cancelled = config->stopping;
   // The puller shares the runtime's connection; the runtime owns both.
   auto* client_ptr = client->get();
   auto puller = std::make_unique<cd::ImagePuller>(

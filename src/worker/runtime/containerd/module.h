@@ -24,6 +24,8 @@ struct ModuleConfig {
   // Told about every image pull from a registry: whether it worked and how long it took (called
   // on a pool thread). May be empty.
   std::function<void(bool ok, std::chrono::steady_clock::duration took)> on_pull;
+  // Polled during image pulls: true (the worker is stopping) aborts them. May be empty.
+  std::function<bool()> stopping;
 };
 
 // Builds the runtime and probes containerd (the runtime reports itself unavailable when that
