@@ -5,20 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "containerd_cleanup.h"
 #include "containerd_daemon.h"
 #include "hierarchy_fixture.h"
 #include "registry.h"
+#include "silent_server.h"
 #include "sse_client.h"
 #include "worker/runtime/containerd/client.h"
 
@@ -151,49 +147,8 @@ TEST_F(DeploymentTest, RestartedWorkerKeepsItsContainerAndTracksIt) {
   EXPECT_EQ(str(after, "worker_name"), worker);
 }
 
-// A "registry" on 127.0.0.1 that accepts connections and never answers.
-class SilentRegistry {
- public:
-  SilentRegistry() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sa);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len);
-    ::listen(fd_, 16);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-    thread_ = std::thread([this] {
-      pollfd p{fd_, POLLIN, 0};
-      while (!stop_) {
-        if (::poll(&p, 1, 50) <= 0) continue;
-        int c = ::accept(fd_, nullptr, nullptr);
-        if (c >= 0) accepted_.push_back(c);  // kept open, never answered
-        ++connections_;
-      }
-    });
-  }
-  ~SilentRegistry() {
-    stop_ = true;
-    thread_.join();
-    for (int c : accepted_) ::close(c);
-    ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::vector<int> accepted_;
-  std::thread thread_;
-};
-
 TEST_F(DeploymentTest, AStoppingWorkerGivesUpAPullThatHangs) {
-  SilentRegistry registry;
+  SilentServer registry;
   deploy({{"microservice_name", "stuck"},
           {"code", fmt::format("127.0.0.1:{}/stuck:v1", registry.port())},
           {"cmd", bj::array{"true"}}});

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@
 
 #include "http/event_loop.h"
 #include "loop_thread.h"
+#include "silent_server.h"
 #include "temp_dir.h"
 #include "unikernel_bundles.h"
 #include "wait.h"
@@ -309,6 +311,28 @@ TEST_F(UnikernelRuntimeTest, BadUrlsAndBundlesFailWithPreciseErrors) {
   auto garbage = failedLaunch(spec("garbage", "garbage.tar.gz"));
   EXPECT_THAT(garbage.message, HasSubstr("qemu failed to start: "));
   EXPECT_THAT(garbage.message, HasSubstr("kernel"));
+}
+
+TEST(KernelStoreTest, ADownloadThatHangsIsGivenUpWhenCancelled) {
+  testing::SilentServer server;
+  testing::TempDir dir;
+  std::atomic<bool> stopping{false};
+  unikernel::KernelStore store((dir.path() / "cache").string(), {},
+                               [&] { return stopping.load(); });
+  std::thread stopper([&] {
+    EXPECT_TRUE(testing::waitUntil("the download reached the server", 10s,
+                                   [&] { return server.connections() > 0; }));
+    stopping = true;
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto fetched = store.fetch(fmt::format("http://127.0.0.1:{}/k.tar.gz", server.port()));
+  stopper.join();
+  ASSERT_FALSE(fetched);
+  EXPECT_THAT(fetched.error().message, HasSubstr("cancelled"));
+  // Without the flag it would wait for the low-speed timeout (30 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "cache", ec)) << "nothing stays in the cache";
 }
 
 TEST_F(UnikernelRuntimeTest, HostileArchivesAreRejected) {

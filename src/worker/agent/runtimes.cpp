@@ -83,7 +83,8 @@ std::unique_ptr<Runtime> makeContainerd(EventLoop& loop, const WorkerOptions& o,
 }
 
 std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
-                                       const std::string& log_root) {
+                                       const std::string& log_root,
+                                       std::function<bool()> stopping) {
   namespace uk = unikernel;
   if (!o.unikernel) return nullptr;
   auto factory = loadFactory<uk::ModuleFactory>(uk::kModuleFile, uk::kModuleFactory);
@@ -96,6 +97,7 @@ std::unique_ptr<Runtime> makeUnikernel(EventLoop& loop, const WorkerOptions& o,
   config.cache_dir = o.data_dir + "/unikernel/cache";
   config.log_root = log_root;
   config.use_kvm = !o.unikernel_no_kvm;
+  config.stopping = std::move(stopping);
   std::string error;
   std::unique_ptr<Runtime> runtime((*factory)(&loop, &config, &error));
   if (!error.empty()) spdlog::warn("unikernels unavailable: {}", error);
@@ -109,10 +111,12 @@ std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const Worker
                                                    PullListener on_pull,
                                                    std::function<bool()> stopping) {
   std::vector<std::unique_ptr<Runtime>> out;
-  if (auto c = makeContainerd(loop, options, log_root, std::move(on_pull), std::move(stopping))) {
+  if (auto c = makeContainerd(loop, options, log_root, std::move(on_pull), stopping)) {
     out.push_back(std::move(c));
   }
-  if (auto u = makeUnikernel(loop, options, log_root)) out.push_back(std::move(u));
+  if (auto u = makeUnikernel(loop, options, log_root, std::move(stopping))) {
+    out.push_back(std::move(u));
+  }
   return out;
 }
 

@@ -18,7 +18,7 @@ namespace oak::worker {
 using PullListener = std::function<void(bool ok, std::chrono::steady_clock::duration took)>;
 
 // `log_root`: where instance logs go (`<log_root>/<task id>/`). `stopping`, polled during image
-// pulls, aborts them when it turns true.
+// pulls and kernel downloads, aborts them when it turns true.
 std::vector<std::unique_ptr<Runtime>> makeRuntimes(EventLoop& loop, const WorkerOptions& options,
                                                    const std::string& log_root,
                                                    PullListener on_pull = {},

@@ -105,8 +105,9 @@ Result<std::string> selectKernelUrl(const std::string& code, const std::vector<s
                    fmt::format("arch: no kernel for {} (offered: {})", host_arch, offered));
 }
 
-KernelStore::KernelStore(std::string cache_dir, ExtractLimits limits)
-    : cache_dir_(std::move(cache_dir)), limits_(limits) {}
+KernelStore::KernelStore(std::string cache_dir, ExtractLimits limits,
+                         std::function<bool()> cancelled)
+    : cache_dir_(std::move(cache_dir)), limits_(limits), cancelled_(std::move(cancelled)) {}
 
 Result<KernelBundle> KernelStore::fetch(const std::string& url) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
@@ -139,6 +140,7 @@ Result<KernelBundle> KernelStore::download(const std::string& url, const std::st
     if (!out) return makeError(ErrorCode::kInternal, "code: cannot write " + archive);
     oci::SessionOptions options;
     options.user_agent = "oakestra-worker";
+    options.cancelled = cancelled_;
     oci::HttpSession session(options);
     std::string target = url;
     for (int hop = 0;; ++hop) {

@@ -5,6 +5,7 @@
 // launches of the same URL use the cached copy without asking the server.
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -34,7 +35,9 @@ Result<std::string> selectKernelUrl(const std::string& code, const std::vector<s
 
 class KernelStore {
  public:
-  explicit KernelStore(std::string cache_dir, ExtractLimits limits = {});
+  // `cancelled`, polled during downloads, aborts them when it turns true (may be empty).
+  explicit KernelStore(std::string cache_dir, ExtractLimits limits = {},
+                       std::function<bool()> cancelled = {});
 
   // Blocking (download and unpack); thread-safe. Errors: kNotFound (HTTP 404), kUnavailable
   // (unreachable, other HTTP errors), kUnprocessable (hostile or corrupt archive, no `kernel`),
@@ -48,6 +51,7 @@ class KernelStore {
 
   std::string cache_dir_;
   ExtractLimits limits_;
+  std::function<bool()> cancelled_;
   std::mutex mutex_;  // one fetch at a time: two launches of one URL share the download
 };
 

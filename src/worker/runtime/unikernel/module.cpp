@@ -11,6 +11,7 @@ extern "C" __attribute__((visibility("default"))) oak::worker::Runtime* oak_unik
   options.cache_dir = config->cache_dir;
   options.log_root = config->log_root;
   options.use_kvm = config->use_kvm;
+  options.stopping = config->stopping;
   auto runtime = std::make_unique<uk::UnikernelRuntime>(*loop, options);
   if (!runtime->available()) *error = "no working qemu-system for " + runtime->host().arch;
   return runtime.release();

@@ -4,6 +4,7 @@
 // they pull in stay out of roots, clusters and container-only workers. The module reaches the
 // daemon only through the interfaces below (virtual calls), never through its globals.
 
+#include <functional>
 #include <string>
 
 #include "common/task_runner.h"
@@ -16,6 +17,8 @@ struct ModuleConfig {
   std::string cache_dir;  // downloaded kernel bundles
   std::string log_root;   // instance logs
   bool use_kvm = true;    // false: software emulation even where KVM works
+  // Polled during kernel downloads: true (the worker is stopping) aborts them. May be empty.
+  std::function<bool()> stopping;
 };
 
 // Builds the runtime on the loop thread. When QEMU is missing the runtime reports itself

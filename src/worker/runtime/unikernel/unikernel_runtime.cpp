@@ -162,7 +162,7 @@ UnikernelRuntime::UnikernelRuntime(TaskRunner& loop, UnikernelOptions options)
     : loop_(loop),
       options_(std::move(options)),
       host_(probeQemu(hostArch(), options_.search_path)),
-      store_(options_.cache_dir, options_.extract_limits),
+      store_(options_.cache_dir, options_.extract_limits, options_.stopping),
       cpus_(std::max(1u, std::thread::hardware_concurrency())) {
   host_.kvm = host_.kvm && options_.use_kvm;
   if (host_.available()) {

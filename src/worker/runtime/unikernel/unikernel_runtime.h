@@ -48,6 +48,7 @@ struct UnikernelOptions {
   // them (the console reaches the logs at most this late).
   std::chrono::milliseconds boot_poll_interval{10};
   std::chrono::milliseconds boot_window{2000};
+  std::function<bool()> stopping;  // polled during kernel downloads: true aborts them
 };
 
 class UnikernelRuntime final : public Runtime {
