@@ -5,18 +5,15 @@
 #include <netlink/route/link/veth.h>
 #include <spdlog/spdlog.h>
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string_view>
-#include <thread>
 
 #include "worker/net/guest_path.h"
+#include "worker/net/multicast.h"
 #include "worker/net/netlink.h"
 #include "worker/net/netns.h"
 #include "worker/net/sysctl.h"
@@ -116,36 +113,6 @@ Result<nl::LinkPtr> findPeer(nl::Socket& sock, const BridgeConfig& bridge, const
   return eth0;
 }
 
-// Whether this thread's namespace has joined the solicited-node multicast group of `address` on
-// `ifname` (/proc/net/igmp6: index, name, group in hex, ...).
-bool joinedSolicitedNode(std::string_view ifname, const net::Ipv6Address& address) {
-  const auto& b = address.bytes();
-  const std::string group =
-      fmt::format("ff0200000000000000000001ff{:02x}{:02x}{:02x}", b[13], b[14], b[15]);
-  std::ifstream in("/proc/thread-self/net/igmp6");
-  std::string index, name, hex, rest;
-  while (in >> index >> name >> hex && std::getline(in, rest)) {
-    if (name == ifname && hex == group) return true;
-  }
-  return false;
-}
-
-// The kernel joins an IPv6 address's solicited-node group in deferred work that needs the RTNL
-// lock; until it runs, neighbor solicitations for the address are dropped, and with the lock
-// contended (namespaces created and deleted around us) that can outlast the host's three
-// solicitations, so the first packets to a new instance would be lost. Wait for it (bounded).
-void awaitSolicitedNode(std::string_view ifname, const net::Ipv6Address& address) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!joinedSolicitedNode(ifname, address)) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      spdlog::warn("{} has not joined the solicited-node group of {} after 5 s", ifname,
-                   address.toString());
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
 // The instance itself is the endpoint: DAD off so that IPv6 works at once, lo and eth0 up with
 // the instance's addresses, default routes via the bridge.
 Status configureEndpoint(nl::Socket& sock, rtnl_link* eth0, const BridgeConfig& bridge,
@@ -168,7 +135,10 @@ Status configureEndpoint(nl::Socket& sock, rtnl_link* eth0, const BridgeConfig& 
     OAK_TRY(nl::replaceRoute(sock, eth0,
                              nl::Route{nl::toNlAddr(net::Ipv6Address(), 0),
                                        nl::toNlAddr(bridge.gateway6()), std::nullopt}));
-    awaitSolicitedNode(peer, *link.nsip6);
+    if (!awaitSolicitedNode(peer, *link.nsip6, std::chrono::seconds(5))) {
+      spdlog::warn("{} in {} has not joined the solicited-node group of {} after 5 s", peer,
+                   link.netns_path, link.nsip6->toString());
+    }
   }
   return {};
 }

@@ -8,6 +8,7 @@
 
 #include "kernel_fixture.h"
 #include "net_probe.h"
+#include "worker/net/multicast.h"
 #include "worker/net/netns.h"
 #include "worker/net/sysctl.h"
 
@@ -111,6 +112,8 @@ TEST_F(HostNetworkTest, InstancesReachEachOtherAndTheGatewayOverIpv4AndIpv6) {
     EXPECT_TRUE(pinged) << target << ": " << pinged.error().message;
   }
   EXPECT_TRUE(ping("10.18.0.2")) << "the host reaches instances";
+  // Attached means reachable at once: the instance answers neighbour solicitations already.
+  EXPECT_THAT(inside(a, "cat /proc/net/igmp6"), HasSubstr(solicitedNodeGroup(v6("fc00::2"))));
 }
 
 TEST_F(HostNetworkTest, AttachingTheSameLinkAgainIsHarmless) {
