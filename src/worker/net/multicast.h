@@ -1,9 +1,8 @@
 #pragma once
 // IPv6 solicited-node multicast membership (RFC 4291 §2.7.1). The kernel joins an address's group
 // in deferred work that needs the RTNL lock; until it runs, neighbor solicitations for the
-// address are dropped, and with the lock contended (namespaces created and deleted around us)
-// that can outlast the three solicitations a neighbour sends, so the first packets to a new
-// instance would be lost. Instance set-up waits for the join.
+// address are dropped. Instance set-up waits for the join, so that an attached instance can be
+// resolved at once even while the lock is contended (namespaces created and deleted around it).
 
 #include <chrono>
 #include <string>
