@@ -259,6 +259,38 @@ Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route) {
   return sock.check(rtnl_route_add(sock.get(), r.get(), NLM_F_REPLACE), what);
 }
 
+namespace {
+
+std::unique_ptr<rtnl_neigh, Deleter> neighborOf(int ifindex, const AddrPtr& dst) {
+  std::unique_ptr<rtnl_neigh, Deleter> n(rtnl_neigh_alloc());
+  if (!n || !dst) return nullptr;
+  rtnl_neigh_set_ifindex(n.get(), ifindex);
+  rtnl_neigh_set_family(n.get(), AF_INET6);
+  rtnl_neigh_set_dst(n.get(), dst.get());
+  return n;
+}
+
+}  // namespace
+
+Status replaceNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address,
+                       const std::array<uint8_t, 6>& mac) {
+  auto n = neighborOf(ifindex, toNlAddr(address));
+  AddrPtr lladdr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+  if (!n || !lladdr) return makeError(ErrorCode::kInternal, "add neighbour: out of memory");
+  rtnl_neigh_set_lladdr(n.get(), lladdr.get());
+  rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
+  return sock.check(rtnl_neigh_add(sock.get(), n.get(), NLM_F_CREATE | NLM_F_REPLACE),
+                    "add neighbour " + address.toString());
+}
+
+Status deleteNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address) {
+  auto n = neighborOf(ifindex, toNlAddr(address));
+  if (!n) return makeError(ErrorCode::kInternal, "delete neighbour: out of memory");
+  const int rc = rtnl_neigh_delete(sock.get(), n.get(), 0);
+  if (rc < 0 && (sock.kernelErrno() == ENOENT || sock.kernelErrno() == ESRCH)) return {};
+  return sock.check(rc, "delete neighbour " + address.toString());
+}
+
 Result<std::vector<std::string>> linksOf(Socket& sock, int master_ifindex,
                                          const std::string& kind) {
   nl_cache* raw = nullptr;

@@ -7,9 +7,12 @@
 #include <netlink/cache.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +31,7 @@ struct Deleter {
   void operator()(rtnl_route* p) const { rtnl_route_put(p); }
   void operator()(nl_addr* p) const { nl_addr_put(p); }
   void operator()(nl_cache* p) const { nl_cache_free(p); }
+  void operator()(rtnl_neigh* p) const { rtnl_neigh_put(p); }
 };
 using LinkPtr = std::unique_ptr<rtnl_link, Deleter>;
 using AddrPtr = std::unique_ptr<nl_addr, Deleter>;
@@ -56,6 +60,12 @@ class Socket {
 
 AddrPtr toNlAddr(net::Ipv4Address address, int prefix_length = 32);
 AddrPtr toNlAddr(const net::Ipv6Address& address, int prefix_length = 128);
+
+// A permanent IPv6 neighbour entry on `ifindex` (created or replaced), and its removal (absent
+// is fine).
+Status replaceNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address,
+                       const std::array<uint8_t, 6>& mac);
+Status deleteNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address);
 std::string toString(nl_addr* address);  // "10.18.0.1/26"
 
 // The link named `name`, or null if there is none.

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include "worker/net/guest_path.h"
@@ -22,6 +23,7 @@ namespace oak::worker {
 namespace {
 
 constexpr std::string_view kPeerName = "eth0";  // the instance's end, inside its namespace
+using Mac = std::array<uint8_t, ETH_ALEN>;
 
 std::string conf6(const std::string& ifname, std::string_view key) {
   return "net/ipv6/conf/" + ifname + "/" + std::string(key);
@@ -146,12 +148,26 @@ Status configureEndpoint(nl::Socket& sock, rtnl_link* eth0, const BridgeConfig& 
 // What the namespace is to the instance: its endpoint (containers), or a wire to a guest.
 enum class Inside { kEndpoint, kGuestPath };
 
+// `mac` receives eth0's address when the instance is the endpoint.
 Status configureInside(Inside inside, const BridgeConfig& bridge, const InstanceLink& link,
-                       int host_ifindex, int peer_ifindex) {
+                       int host_ifindex, int peer_ifindex, std::optional<Mac>& mac) {
   OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr eth0, findPeer(sock, bridge, link, host_ifindex, peer_ifindex));
   if (inside == Inside::kGuestPath) return buildGuestPath(sock, eth0.get(), bridge.mtu);
+  nl_addr* lladdr = rtnl_link_get_addr(eth0.get());
+  if (lladdr && nl_addr_get_len(lladdr) == ETH_ALEN) {
+    mac.emplace();
+    std::memcpy(mac->data(), nl_addr_get_binary_addr(lladdr), ETH_ALEN);
+  }
   return configureEndpoint(sock, eth0.get(), bridge, link);
+}
+
+// The host resolves an instance's IPv6 address without asking it: a first packet to a new
+// instance was sometimes lost while the host's neighbour solicitations went unanswered.
+Status pinNeighbor(nl::Socket& sock, rtnl_link* bridge, const InstanceLink& link,
+                   const std::optional<Mac>& mac) {
+  if (!link.nsip6 || !mac) return {};
+  return nl::replaceNeighbor(sock, rtnl_link_get_ifindex(bridge), *link.nsip6, *mac);
 }
 
 Status createVeth(nl::Socket& sock, rtnl_link* bridge, const InstanceLink& link, int netns_fd) {
@@ -197,14 +213,19 @@ Status attachLink(const BridgeConfig& bridge, const InstanceLink& link, Inside i
     OAK_TRY(nl::changeLink(sock, existing.get(), 0, true));
     const int host_ifindex = rtnl_link_get_ifindex(existing.get());
     const int peer_ifindex = rtnl_link_get_link(existing.get());
-    return runInNetns(
+    std::optional<Mac> mac;
+    OAK_TRY(runInNetns(
         netns.get(),
-        [&] { return configureInside(inside, bridge, link, host_ifindex, peer_ifindex); },
-        link.netns_path);
+        [&] { return configureInside(inside, bridge, link, host_ifindex, peer_ifindex, mac); },
+        link.netns_path));
+    return pinNeighbor(sock, bridge_link.get(), link, mac);
   }
   OAK_TRY(createVeth(sock, bridge_link.get(), link, netns.get()));
+  std::optional<Mac> mac;
   Status configured = runInNetns(
-      netns.get(), [&] { return configureInside(inside, bridge, link, 0, 0); }, link.netns_path);
+      netns.get(), [&] { return configureInside(inside, bridge, link, 0, 0, mac); },
+      link.netns_path);
+  if (configured) configured = pinNeighbor(sock, bridge_link.get(), link, mac);
   if (!configured) {
     if (Status removed = deleteInstanceLink(sock, link.host_ifname); !removed) {
       spdlog::warn("rolling back {}: {}", link.host_ifname, removed.error().message);
@@ -252,6 +273,14 @@ Status NetlinkHostNetwork::attachGuest(const BridgeConfig& bridge, const Instanc
 Status NetlinkHostNetwork::detachInstance(const InstanceLink& link) {
   OAK_TRY(validateInterfaceName(link.host_ifname, "instance interface name"));
   OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
+  if (link.nsip6) {
+    // The pinned neighbour lives on the bridge, not on the veth: it outlives the veth.
+    OAK_ASSIGN_OR_RETURN(nl::LinkPtr veth, nl::findLink(sock, link.host_ifname));
+    if (veth && rtnl_link_get_master(veth.get()) > 0) {
+      Status unpinned = nl::deleteNeighbor(sock, rtnl_link_get_master(veth.get()), *link.nsip6);
+      if (!unpinned) spdlog::warn("{}", unpinned.error().message);
+    }
+  }
   Status removed = deleteInstanceLink(sock, link.host_ifname);
   // A guest's TAP is persistent: it would stay as long as anything holds the namespace.
   if (!link.netns_path.empty() && isNetns(link.netns_path)) {

@@ -112,8 +112,12 @@ TEST_F(HostNetworkTest, InstancesReachEachOtherAndTheGatewayOverIpv4AndIpv6) {
     EXPECT_TRUE(pinged) << target << ": " << pinged.error().message;
   }
   EXPECT_TRUE(ping("10.18.0.2")) << "the host reaches instances";
-  // Attached means reachable at once: the instance answers neighbour solicitations already.
+  // Attached means reachable at once: the instance answers neighbour solicitations already, and
+  // the host needs none, its entry for the instance is pinned to eth0's address.
   EXPECT_THAT(inside(a, "cat /proc/net/igmp6"), HasSubstr(solicitedNodeGroup(v6("fc00::2"))));
+  const std::string mac = inside(a, "ip -br link show eth0 | awk '{print $3}'");
+  EXPECT_THAT(sh("ip -6 neigh show fc00::2 dev oak0"),
+              ContainsRegex("lladdr " + mac.substr(0, mac.size() - 1) + " PERMANENT"));
 }
 
 TEST_F(HostNetworkTest, AttachingTheSameLinkAgainIsHarmless) {
@@ -207,8 +211,10 @@ TEST_F(HostNetworkTest, DetachRemovesBothEndsAndIsIdempotent) {
   ensureBridge();
   const InstanceLink a = makeInstance("a", "10.18.0.2", "fc00::2");
   attach(a);
+  ASSERT_THAT(sh("ip -6 neigh show fc00::2 dev oak0"), HasSubstr("PERMANENT"));
   ASSERT_TRUE(host_.detachInstance(a));
   EXPECT_THAT(sh("ip link show " + a.host_ifname + " 2>/dev/null"), HasSubstr("exit"));
+  EXPECT_THAT(sh("ip -6 neigh show fc00::2 dev oak0"), Not(HasSubstr("PERMANENT")));
   EXPECT_THAT(inside(a, "ip link show eth0 2>/dev/null"), HasSubstr("exit"));
   EXPECT_TRUE(host_.detachInstance(a));
 }
