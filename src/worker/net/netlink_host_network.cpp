@@ -276,8 +276,9 @@ Status NetlinkHostNetwork::detachInstance(const InstanceLink& link) {
   if (link.nsip6) {
     // The pinned neighbour lives on the bridge, not on the veth: it outlives the veth.
     OAK_ASSIGN_OR_RETURN(nl::LinkPtr veth, nl::findLink(sock, link.host_ifname));
-    if (veth && rtnl_link_get_master(veth.get()) > 0) {
-      Status unpinned = nl::deleteNeighbor(sock, rtnl_link_get_master(veth.get()), *link.nsip6);
+    const int bridge = veth ? rtnl_link_get_master(veth.get()) : 0;
+    if (bridge > 0) {
+      Status unpinned = nl::deleteNeighbor(sock, bridge, *link.nsip6);
       if (!unpinned) spdlog::warn("{}", unpinned.error().message);
     }
   }

@@ -31,7 +31,7 @@ Result<std::string> ContainerdClient::readContent(const std::string& digest, int
   req.set_digest(digest);
   TypedStream stream(*impl_, lease_, kDefaultDeadline, api::kContentRead);
   std::string out;
-  if (stream.write(req)) stream.raw().writesDone();
+  stream.writeLast(req);
   api::content::ReadContentResponse chunk;
   while (stream.read(chunk)) {
     if (static_cast<int64_t>(out.size() + chunk.data().size()) > max_size) {

@@ -52,7 +52,7 @@ class ExitSubscription final : public ContainerdClient::Subscription {
         backoff = std::chrono::milliseconds(100);
         if (!was_connected) on_state_(true);
         was_connected = true;
-        if (stream_->write(req)) stream_->raw().writesDone();
+        stream_->writeLast(req);
         api::events::Envelope envelope;
         while (stream_->read(envelope)) deliver(envelope);
         status = stream_->finish();

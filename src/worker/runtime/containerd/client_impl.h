@@ -139,6 +139,8 @@ class TypedStream {
               std::chrono::milliseconds deadline, api::Method<Request, Response> method)
       : stream_(impl.channel->open(method.path, impl.options(deadline, lease))) {}
   bool write(const Request& request) { return stream_->write(request.SerializeAsString()); }
+  // The only request of a server stream: sent, then the request side closed.
+  bool writeLast(const Request& request) { return write(request) && stream_->writesDone(); }
   // False at the end, when the call failed, or when an answer does not decode (finish() is
   // then kInternal).
   bool read(Response& response) {
@@ -154,7 +156,6 @@ class TypedStream {
     if (undecodable_) return {rpc::StatusCode::kInternal, "undecodable answer"};
     return status;
   }
-  rpc::Stream& raw() { return *stream_; }
 
  private:
   std::unique_ptr<rpc::Stream> stream_;
