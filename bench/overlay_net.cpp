@@ -1,10 +1,11 @@
-// Throughput and round trip between two instances on different workers, through the overlay
-// (service address → proxy → UDP tunnel → proxy) against the floor: the same traffic between the
-// two workers directly over their underlay veth. Real kernel, workers and instances as network
-// namespaces (tests/support/datapath_lab.h); iperf3 for throughput, a TCP ping-pong for the round
-// trip. Needs root and iperf3.
+// Throughput and round trip between two instances on different workers, through the overlay's
+// service address, against the floor: the same traffic between the two workers directly over
+// their underlay veth, measured in the same lab. Each data plane in its own lab, one after the
+// other: the kernel's (nftables NAT, VXLAN) and the userspace proxy's (TUN, UDP tunnel). Real
+// kernel, workers and instances as network namespaces (tests/support/datapath_lab.h); iperf3 for
+// throughput, a TCP ping-pong for the round trip. Needs root and iperf3.
 //
-//   build/bin/overlay_net [--seconds 5] [--round-trips 20000]
+//   build/bin/overlay_net [--seconds 5] [--round-trips 20000] [--data-plane kernel|userspace|both]
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -124,49 +125,60 @@ int main(int argc, char** argv) {
   int round_trips = 20000;
   app.add_option("--seconds", seconds, "iperf3 duration");
   app.add_option("--round-trips", round_trips, "ping-pong round trips");
+  std::string data_plane = "both";
+  app.add_option("--data-plane", data_plane, "kernel, userspace or both")
+      ->check(CLI::IsMember({"kernel", "userspace", "both"}));
   CLI11_PARSE(app, argc, argv);
 
-  auto lab = DatapathLab::create(2);
-  if (!lab) {
-    std::fprintf(stderr, "%s\n", lab.error().message.c_str());
-    return 1;
-  }
-  auto server = (*lab)->addInstance(1, "bench.ns.srv.ns", 0);
-  auto client = (*lab)->addInstance(0, "bench.ns.cli.ns", 0);
-  if (!server || !client) return 1;
-  (*lab)->publish();
-  std::string service = (*lab)->serviceAddress("bench.ns.srv.ns").first.toString();
-  std::string underlay = (*lab)->underlayAddress(1);
-  const std::string& host0 = (*lab)->hostNetns(0);
-  const std::string& host1 = (*lab)->hostNetns(1);
-
-  std::printf("%-34s %12s %10s %10s\n", "path", "Gbit/s", "p50 µs", "p99 µs");
-  auto report = [&](const char* name, double gbps, const std::vector<double>& rtt) {
-    std::printf("%-34s %12.2f %10.1f %10.1f\n", name, gbps, percentile(rtt, 0.5),
+  std::printf("%-44s %12s %10s %10s\n", "path", "Gbit/s", "p50 µs", "p99 µs");
+  auto report = [&](const std::string& name, double gbps, const std::vector<double>& rtt) {
+    std::printf("%-44s %12.2f %10.1f %10.1f\n", name.c_str(), gbps, percentile(rtt, 0.5),
                 percentile(rtt, 0.99));
   };
-  report("underlay veth (floor)", iperf(host1, host0, underlay, seconds),
-         pingPong(**lab, host1, host0, underlay, round_trips));
-  report("overlay, service IP, 2 workers",
-         iperf((*server)->netns, (*client)->netns, service, seconds),
-         pingPong(**lab, (*server)->netns, (*client)->netns, service, round_trips));
-  std::this_thread::sleep_for(
-      std::chrono::milliseconds(1100));  // counters are published each second
-  for (size_t host : {0, 1}) {
-    auto c = (*lab)->dataPath(host).counters();
-    auto s = (*lab)->dataPath(host).stats();
-    std::printf(
-        "%s worker: %llu packets from TUN (%llu super-packets, %llu segments sent), %llu to "
-        "peers, %llu flows; %llu super-packets into TUN from %llu tunnel packets; offloads: TUN "
-        "%s, UDP GSO %s, GRO %s\n",
-        host == 0 ? "client" : "server", static_cast<unsigned long long>(c.tun_packets),
-        static_cast<unsigned long long>(s.super_packets),
-        static_cast<unsigned long long>(s.segments_sent),
-        static_cast<unsigned long long>(c.to_peer_packets),
-        static_cast<unsigned long long>(c.flows_created),
-        static_cast<unsigned long long>(s.coalesced_packets),
-        static_cast<unsigned long long>(s.coalesced_segments), s.tun_offload ? "on" : "off",
-        s.udp_gso ? "on" : "off", s.udp_gro ? "on" : "off");
+  for (oak::worker::DataPlaneKind kind :
+       {oak::worker::DataPlaneKind::kKernel, oak::worker::DataPlaneKind::kUserspace}) {
+    const bool in_kernel = kind == oak::worker::DataPlaneKind::kKernel;
+    if (data_plane != "both" && data_plane != (in_kernel ? "kernel" : "userspace")) continue;
+    auto lab = DatapathLab::create(2, kind);
+    if (!lab) {
+      std::fprintf(stderr, "%s\n", lab.error().message.c_str());
+      return 1;
+    }
+    auto server = (*lab)->addInstance(1, "bench.ns.srv.ns", 0);
+    auto client = (*lab)->addInstance(0, "bench.ns.cli.ns", 0);
+    if (!server || !client) return 1;
+    (*lab)->publish();
+    std::string service = (*lab)->serviceAddress("bench.ns.srv.ns").first.toString();
+    std::string underlay = (*lab)->underlayAddress(1);
+    const std::string& host0 = (*lab)->hostNetns(0);
+    const std::string& host1 = (*lab)->hostNetns(1);
+    const char* plane = in_kernel ? "kernel" : "userspace";
+    report(fmt::format("{}: underlay veth (floor)", plane), iperf(host1, host0, underlay, seconds),
+           pingPong(**lab, host1, host0, underlay, round_trips));
+    report(fmt::format("{}: overlay, service IP, 2 workers", plane),
+           iperf((*server)->netns, (*client)->netns, service, seconds),
+           pingPong(**lab, (*server)->netns, (*client)->netns, service, round_trips));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1100));  // counters are published each second
+    for (size_t host : {0, 1}) {
+      auto c = (*lab)->dataPath(host).counters();
+      std::printf("  %s worker: %llu packets from TUN, %llu into it, %llu to peers, %llu flows\n",
+                  host == 0 ? "client" : "server", static_cast<unsigned long long>(c.tun_packets),
+                  static_cast<unsigned long long>(c.to_tun_packets),
+                  static_cast<unsigned long long>(c.to_peer_packets),
+                  static_cast<unsigned long long>(c.flows_created));
+      const oak::worker::DataPath* proxy = (*lab)->userspaceDataPath(host);
+      if (!proxy) continue;
+      auto st = proxy->stats();
+      std::printf(
+          "    %llu super-packets from TUN, %llu segments sent; %llu super-packets into TUN from "
+          "%llu tunnel packets; offloads: TUN %s, UDP GSO %s, GRO %s\n",
+          static_cast<unsigned long long>(st.super_packets),
+          static_cast<unsigned long long>(st.segments_sent),
+          static_cast<unsigned long long>(st.coalesced_packets),
+          static_cast<unsigned long long>(st.coalesced_segments), st.tun_offload ? "on" : "off",
+          st.udp_gso ? "on" : "off", st.udp_gro ? "on" : "off");
+    }
   }
   return 0;
 }

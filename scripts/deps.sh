@@ -10,8 +10,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libsqlite3-dev sqlite3 libjwt-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
   libmosquitto-dev libssl-dev libarchive-dev
-  # worker host networking: netlink (links, addresses, routes) and nftables (port mappings, NAT)
-  libnl-3-dev libnl-route-3-dev libnftables-dev
+  # worker host networking: netlink (links, addresses, routes, conntrack) and nftables (port
+  # mappings, the overlay's NAT)
+  libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libnftables-dev
   # containerd client: HTTP/2 (nghttp2) and protobuf-lite messages generated from the packaged
   # containerd protos
   libnghttp2-dev libprotobuf-dev protobuf-compiler

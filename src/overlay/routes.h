@@ -106,6 +106,7 @@ class ServiceTable {
   const LocalInstance* localSender(const net::Ipv6Address& nsip) const;
 
   std::span<const Resolution> resolutions() const { return resolutions_; }
+  std::span<const LocalInstance> locals() const { return locals_; }
   size_t addressCount() const { return resolutions_.size(); }
   const std::vector<JobRoutes>& jobs() const { return jobs_; }
 

@@ -303,11 +303,13 @@ std::string who(const Answer& a) {
   return a.text.substr(0, a.text.find(' '));
 }
 
-class OverlayDatapathTest : public ::testing::Test {
+// Every behaviour holds for both data planes: the kernel's (VXLAN + nftables NAT) and the
+// userspace proxy's.
+class OverlayDatapathTest : public ::testing::TestWithParam<worker::DataPlaneKind> {
  protected:
   void SetUp() override {
     ASSERT_EQ(::geteuid(), 0u) << "the overlay data path needs root (CI runs as root)";
-    auto created = DatapathLab::create(2);
+    auto created = DatapathLab::create(2, GetParam());
     ASSERT_TRUE(created) << created.error().message;
     lab_ = std::move(*created);
   }
@@ -324,7 +326,7 @@ class OverlayDatapathTest : public ::testing::Test {
   std::unique_ptr<DatapathLab> lab_;
 };
 
-TEST_F(OverlayDatapathTest, RoundRobinSpreadsNewConnectionsEvenlyOverWorkersInBothFamilies) {
+TEST_P(OverlayDatapathTest, RoundRobinSpreadsNewConnectionsEvenlyOverWorkersInBothFamilies) {
   auto* s0 = add(1, kServer, 0);  // on the other worker
   auto* s1 = add(0, kServer, 1);  // on the client's worker
   auto* client = add(0, kClient, 0);
@@ -344,7 +346,7 @@ TEST_F(OverlayDatapathTest, RoundRobinSpreadsNewConnectionsEvenlyOverWorkersInBo
   }
 }
 
-TEST_F(OverlayDatapathTest, ServersSeeTheClientsInstanceAddressAndRepliesComeFromTheService) {
+TEST_P(OverlayDatapathTest, ServersSeeTheClientsInstanceAddressAndRepliesComeFromTheService) {
   auto* server = add(1, kServer, 0);
   auto* client = add(0, kClient, 0);
   ASSERT_TRUE(server && client);
@@ -365,7 +367,7 @@ TEST_F(OverlayDatapathTest, ServersSeeTheClientsInstanceAddressAndRepliesComeFro
   }
 }
 
-TEST_F(OverlayDatapathTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePort) {
+TEST_P(OverlayDatapathTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePort) {
   auto* server = add(1, kServer, 0);
   auto* c0 = add(0, kClient, 0);
   auto* c1 = add(0, kClient, 1);
@@ -382,7 +384,7 @@ TEST_F(OverlayDatapathTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePo
   }
 }
 
-TEST_F(OverlayDatapathTest, AnInstanceThatLeavesTheRoutesGetsNoNewConnections) {
+TEST_P(OverlayDatapathTest, AnInstanceThatLeavesTheRoutesGetsNoNewConnections) {
   auto* s0 = add(1, kServer, 0);
   auto* s1 = add(0, kServer, 1);
   auto* client = add(0, kClient, 0);
@@ -396,7 +398,7 @@ TEST_F(OverlayDatapathTest, AnInstanceThatLeavesTheRoutesGetsNoNewConnections) {
   }
 }
 
-TEST_F(OverlayDatapathTest, UnknownServiceAddressesAreUnreachableAtOnce) {
+TEST_P(OverlayDatapathTest, UnknownServiceAddressesAreUnreachableAtOnce) {
   auto* client = add(0, kClient, 0);
   ASSERT_TRUE(client);
   lab_->publish();
@@ -406,7 +408,7 @@ TEST_F(OverlayDatapathTest, UnknownServiceAddressesAreUnreachableAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << "answered, not timed out";
 }
 
-TEST_F(OverlayDatapathTest, LargeDatagramsAndStreamsCrossTheTunnelIntact) {
+TEST_P(OverlayDatapathTest, LargeDatagramsAndStreamsCrossTheTunnelIntact) {
   auto* server = add(1, kServer, 0);
   auto* client = add(0, kClient, 0);
   ASSERT_TRUE(server && client);
@@ -422,7 +424,7 @@ TEST_F(OverlayDatapathTest, LargeDatagramsAndStreamsCrossTheTunnelIntact) {
   EXPECT_EQ(who(tcp), "s0") << tcp.text;
 }
 
-TEST_F(OverlayDatapathTest, BulkStreamsArriveIntactThroughTheOffloadsBothWays) {
+TEST_P(OverlayDatapathTest, BulkStreamsArriveIntactThroughTheOffloadsBothWays) {
   auto* remote = add(1, kServer, 0);
   auto* local = add(0, "app.ns.loc.ns", 0);
   auto* client = add(0, kClient, 0);
@@ -437,11 +439,12 @@ TEST_F(OverlayDatapathTest, BulkStreamsArriveIntactThroughTheOffloadsBothWays) {
     EXPECT_TRUE(echoIntact(*lab_, *client, rr("app.ns.loc.ns", v6), 8 << 20));
   }
   // The offloads did the work: super-packets read on both workers, joined on both.
+  if (!lab_->userspaceDataPath(0)) return;  // the kernel's own offloads
   auto deadline = std::chrono::steady_clock::now() + 5s;
   worker::DataPathStats s0, s1;
   do {
-    s0 = lab_->dataPath(0).stats();
-    s1 = lab_->dataPath(1).stats();
+    s0 = lab_->userspaceDataPath(0)->stats();
+    s1 = lab_->userspaceDataPath(1)->stats();
     if (s0.super_packets > 0 && s0.coalesced_packets > 0 && s1.super_packets > 0 &&
         s1.coalesced_packets > 0) {
       break;
@@ -457,7 +460,7 @@ TEST_F(OverlayDatapathTest, BulkStreamsArriveIntactThroughTheOffloadsBothWays) {
   EXPECT_EQ(s0.offload_errors + s1.offload_errors, 0u);
 }
 
-TEST_F(OverlayDatapathTest, SegmentedUdpSendsArriveAsSeparateDatagrams) {
+TEST_P(OverlayDatapathTest, SegmentedUdpSendsArriveAsSeparateDatagrams) {
   auto* server = add(1, kServer, 0);
   auto* client = add(0, kClient, 0);
   ASSERT_TRUE(server && client);
@@ -499,16 +502,17 @@ TEST_F(OverlayDatapathTest, SegmentedUdpSendsArriveAsSeparateDatagrams) {
   }
   // Where the device hands out UDP super-packets (Linux 6.2 on), each was cut into its ten
   // datagrams; elsewhere the kernel cut them before.
+  if (!lab_->userspaceDataPath(0)) return;
   worker::DataPathStats stats;
   auto deadline = std::chrono::steady_clock::now() + 2s;
   do {
-    stats = lab_->dataPath(0).stats();
+    stats = lab_->userspaceDataPath(0)->stats();
     std::this_thread::sleep_for(50ms);
   } while (stats.super_packets < 2 && std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(stats.segments_sent, 10 * stats.super_packets);
 }
 
-TEST_F(OverlayDatapathTest, PingWorksThroughServiceAddresses) {
+TEST_P(OverlayDatapathTest, PingWorksThroughServiceAddresses) {
   auto* server = add(1, kServer, 0);
   auto* client = add(0, kClient, 0);
   ASSERT_TRUE(server && client);
@@ -522,6 +526,14 @@ TEST_F(OverlayDatapathTest, PingWorksThroughServiceAddresses) {
     EXPECT_EQ(rc, 0) << (v6 ? "IPv6" : "IPv4");
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(, OverlayDatapathTest,
+                         ::testing::Values(worker::DataPlaneKind::kKernel,
+                                           worker::DataPlaneKind::kUserspace),
+                         [](const ::testing::TestParamInfo<worker::DataPlaneKind>& p) {
+                           return p.param == worker::DataPlaneKind::kKernel ? "Kernel"
+                                                                            : "Userspace";
+                         });
 
 }  // namespace
 }  // namespace oak::testing

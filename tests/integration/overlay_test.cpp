@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -129,6 +130,24 @@ class OverlayTest : public HierarchyTest {
     return out;
   }
 
+  // Packets `worker`'s VXLAN device sent (the kernel data plane's tunnel), from `ip -s -j`.
+  uint64_t vxlanPacketsSent(const std::string& worker) const {
+    const std::string command = "ip -n " + workerNetns(worker) + " -s -j link show oakvx0";
+    std::string out;
+    if (FILE* p = ::popen(command.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+      ::pclose(p);
+    }
+    boost::system::error_code ec;
+    auto doc = bj::parse(out, ec);
+    if (ec || !doc.is_array() || doc.as_array().empty()) return 0;
+    const auto* packets = doc.as_array()[0].as_object().if_contains("stats64");
+    if (!packets) return 0;
+    return packets->as_object().at("tx").as_object().at("packets").to_number<uint64_t>();
+  }
+
   // The service's round-robin address (v4 or v6).
   std::string rrAddress(const std::string& service_id, bool v6) {
     auto doc = root().get("/api/service/" + service_id, adminToken()).json.as_object();
@@ -162,6 +181,7 @@ std::map<std::string, int> countByServer(const std::vector<std::string>& lines) 
 
 TEST_F(OverlayTest, RoundRobinReachesInstancesOnBothWorkersInBothFamiliesAndProtocols) {
   std::string server = twoServers("srv");
+  const uint64_t tunnelled_before = vxlanPacketsSent("w1");
   for (bool v6 : {false, true}) {
     for (const std::string proto : {"tcp", "udp"}) {
       std::string address = rrAddress(server, v6);
@@ -178,6 +198,9 @@ TEST_F(OverlayTest, RoundRobinReachesInstancesOnBothWorkersInBothFamiliesAndProt
       }
     }
   }
+  // The workers run the kernel data plane (the default): the requests to w2 left w1 through its
+  // VXLAN device, at least one packet for each.
+  EXPECT_GE(vxlanPacketsSent("w1") - tunnelled_before, 4u * 45);
 }
 
 TEST_F(OverlayTest, RepliesReachTheRightClientWhenTwoClientsUseTheSamePort) {

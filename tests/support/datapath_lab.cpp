@@ -5,13 +5,16 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "common/clock.h"
 #include "net/address_plan.h"
 #include "worker/net/netlink_host_network.h"
 #include "worker/net/netns.h"
+#include "worker/overlay/kernel_path.h"
 
 namespace oak::testing {
 
@@ -49,11 +52,11 @@ struct DatapathLab::Host {
   net::Ipv4Prefix subnet4{net::Ipv4Address(), 32};
   net::Ipv6Prefix subnet6{net::Ipv6Address(), 128};
   worker::BridgeConfig bridge;
-  std::unique_ptr<worker::DataPath> data_path;
+  std::unique_ptr<worker::DataPlane> data_path;
   int next_offset = 2;
 };
 
-Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts) {
+Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts, worker::DataPlaneKind kind) {
   if (::geteuid() != 0) {
     return makeError(ErrorCode::kPermissionDenied, "the data path lab needs root");
   }
@@ -61,6 +64,7 @@ Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts) {
   std::unique_ptr<DatapathLab> lab(new DatapathLab());
   lab->prefix_ = fmt::format("{}{}-{:x}", kNamePrefix, ::getpid(), std::rand() & 0xffff);
   lab->subnet_ = 254;
+  lab->kind_ = kind;
   OAK_TRY(lab->setUp(hosts));
   return lab;
 }
@@ -90,22 +94,36 @@ Status DatapathLab::setUp(size_t count) {
     host->bridge.subnet6 = host->subnet6;
     auto self = net::Ipv4Address::parse(underlayAddress(i)).value();
     Host* raw = host.get();
-    auto started =
-        worker::runInNetns(host->netns, [raw, self]() -> Result<std::unique_ptr<worker::DataPath>> {
+    const bool in_kernel = kind_ == worker::DataPlaneKind::kKernel;
+    auto started = worker::runInNetns(
+        host->netns, [raw, self, in_kernel]() -> Result<std::unique_ptr<worker::DataPlane>> {
           worker::NetlinkHostNetwork kernel;
           OAK_TRY(kernel.ensureBridge(raw->bridge));
           worker::TunConfig tun;
           tun.source4 = raw->bridge.gateway4();
           tun.source6 = raw->bridge.gateway6();
+          tun.offload = !in_kernel;  // the kernel path reads only the first packets of flows
           OAK_ASSIGN_OR_RETURN(auto fd, kernel.openTun(tun));
-          overlay::ProxyConfig proxy{raw->subnet4, raw->subnet6,
-                                     overlay::TunnelEndpoint{self, kTunnelPort}};
-          proxy.hash_seed = 42;
-          // The thread starts here, so it lives in the host's namespace.
+          const overlay::TunnelEndpoint endpoint{self, kTunnelPort};
           // Nothing is asked of a control plane: what is not published is unknown at once.
-          return worker::DataPath::start(
-              std::move(fd), {proxy, kTunnelPort}, SystemClock::instance(),
-              [raw](std::string address) { raw->data_path->queryDone(address, false); });
+          auto unknown = [raw](std::string address) { raw->data_path->queryDone(address, false); };
+          // The thread starts here, so it lives in the host's namespace.
+          if (in_kernel) {
+            worker::KernelPathOptions options;
+            options.subnet4 = raw->subnet4;
+            options.subnet6 = raw->subnet6;
+            options.self = endpoint;
+            OAK_ASSIGN_OR_RETURN(auto path,
+                                 worker::KernelPath::start(std::move(fd), options,
+                                                           SystemClock::instance(), unknown));
+            return std::unique_ptr<worker::DataPlane>(std::move(path));
+          }
+          overlay::ProxyConfig proxy{raw->subnet4, raw->subnet6, endpoint};
+          proxy.hash_seed = 42;
+          OAK_ASSIGN_OR_RETURN(auto path,
+                               worker::DataPath::start(std::move(fd), {proxy, kTunnelPort},
+                                                       SystemClock::instance(), unknown));
+          return std::unique_ptr<worker::DataPlane>(std::move(path));
         });
     if (!started) return started.error();
     host->data_path = std::move(*started);
@@ -182,6 +200,8 @@ void DatapathLab::publish() {
     }
     jobs.push_back(std::move(job));
   }
+  std::vector<uint64_t> before;
+  for (const auto& host : hosts_) before.push_back(host->data_path->tablesApplied());
   for (size_t h = 0; h < hosts_.size(); ++h) {
     overlay::ServiceTable::Builder builder;
     for (const auto& job : jobs) builder.add(job);
@@ -191,6 +211,14 @@ void DatapathLab::publish() {
           {i->job_name, i->number, i->nsip, i->nsip6, i->instance_ip, i->instance_ip6});
     }
     hosts_[h]->data_path->setTable(builder.build());
+  }
+  // In effect everywhere before the test sends (the kernel's rules apply to packets at once).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (size_t h = 0; h < hosts_.size(); ++h) {
+    while (hosts_[h]->data_path->tablesApplied() == before[h] &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 }
 
@@ -207,8 +235,12 @@ std::string DatapathLab::underlayAddress(size_t host) const {
   return fmt::format("172.31.{}.{}", subnet_, host + 2);
 }
 
-worker::DataPath& DatapathLab::dataPath(size_t host) {
+worker::DataPlane& DatapathLab::dataPath(size_t host) {
   return *hosts_.at(host)->data_path;
+}
+
+worker::DataPath* DatapathLab::userspaceDataPath(size_t host) {
+  return dynamic_cast<worker::DataPath*>(hosts_.at(host)->data_path.get());
 }
 
 size_t DatapathLab::hosts() const {

@@ -23,6 +23,7 @@
 #include "net/ip.h"
 #include "overlay/routes.h"
 #include "worker/overlay/data_path.h"
+#include "worker/overlay/data_plane.h"
 
 namespace oak::testing {
 
@@ -39,7 +40,8 @@ struct LabInstance {
 
 class DatapathLab {
  public:
-  static Result<std::unique_ptr<DatapathLab>> create(size_t hosts);
+  static Result<std::unique_ptr<DatapathLab>> create(
+      size_t hosts, worker::DataPlaneKind kind = worker::DataPlaneKind::kUserspace);
   ~DatapathLab();
   DatapathLab(const DatapathLab&) = delete;
   DatapathLab& operator=(const DatapathLab&) = delete;
@@ -50,7 +52,7 @@ class DatapathLab {
   void removeInstance(const LabInstance* instance);
   // Gives every host the routes of every job that has instances: each job gets a round-robin
   // and a closest service address (serviceAddress below); instance addresses are the
-  // instances' own.
+  // instances' own. Returns once every host's data plane has applied them (at most 10 s).
   void publish();
   // The round-robin (policy 2) or closest (policy 1) address of a job, v4 and v6.
   std::pair<net::Ipv4Address, net::Ipv6Address> serviceAddress(const std::string& job_name,
@@ -60,7 +62,10 @@ class DatapathLab {
   Result<int> inNamespace(const std::string& netns, const std::function<int()>& fn) const;
   const std::string& hostNetns(size_t host) const;
   std::string underlayAddress(size_t host) const;  // "172.31.<k>.<host + 2>"
-  worker::DataPath& dataPath(size_t host);
+  worker::DataPlane& dataPath(size_t host);
+  // The userspace proxy of a host (its offload statistics); null in a kernel lab.
+  worker::DataPath* userspaceDataPath(size_t host);
+  worker::DataPlaneKind kind() const { return kind_; }
   size_t hosts() const;
 
  private:
@@ -69,6 +74,7 @@ class DatapathLab {
   Status setUp(size_t hosts);
   std::string prefix_;
   int subnet_ = 0;  // k of 172.31.k.0/24
+  worker::DataPlaneKind kind_ = worker::DataPlaneKind::kUserspace;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<LabInstance>> instances_;
   std::vector<std::string> jobs_;  // in order of first appearance: job index → service address

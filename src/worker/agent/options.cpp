@@ -55,6 +55,12 @@ void addWorkerFlags(CLI::App& app, WorkerOptions& o) {
   app.add_flag("--overlay", o.overlay,
                "give every instance its own network namespace on the overlay (needs root)")
       ->envname("OAKESTRA_OVERLAY");
+  app.add_option("--overlay-data-plane", o.data_plane,
+                 "who moves overlay packets: kernel (VXLAN and nftables NAT) or userspace (the "
+                 "proxy, for kernels without VXLAN); the same on every worker")
+      ->envname("OAKESTRA_OVERLAY_DATA_PLANE")
+      ->check(CLI::IsMember({"kernel", "userspace"}))
+      ->capture_default_str();
   app.add_option("--advertise-address", o.advertise_address,
                  "address other workers send overlay traffic to (default: this host's address "
                  "on its default route)")

@@ -46,6 +46,9 @@ struct WorkerOptions {
   bool unikernel_no_kvm = false;
   // Instances get their own network namespaces on the overlay (bridge, TUN proxy, tunnel).
   bool overlay = false;
+  // Who moves overlay packets: "kernel" (VXLAN and nftables NAT) or "userspace" (the proxy).
+  // Every worker of a deployment must use the same.
+  std::string data_plane = "kernel";
   // At SIGINT/SIGTERM: leave the cluster and remove every instance before exiting (oakestra up);
   // otherwise instances keep running and a restarted worker re-attaches to them.
   bool leave_on_exit = false;

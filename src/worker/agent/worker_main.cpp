@@ -246,17 +246,18 @@ int runWorker(WorkerOptions o) {
   std::unique_ptr<Overlay> overlay;
   if (o.overlay) {
     if (o.advertise_address.empty()) o.advertise_address = localAddressTowards(reg->mqtt.host);
-    auto created =
-        Overlay::create(loop, SystemClock::instance(), metered_bus,
-                        {reg->worker_id, o.data_dir, o.containerd_namespace, o.advertise_address,
-                         o.tunnel_port, o.bridge, o.tun, "oakestra"});
+    auto created = Overlay::create(
+        loop, SystemClock::instance(), metered_bus,
+        {reg->worker_id, o.data_dir, o.containerd_namespace, o.advertise_address, o.tunnel_port,
+         o.bridge, o.tun, "oakestra",
+         o.data_plane == "userspace" ? DataPlaneKind::kUserspace : DataPlaneKind::kKernel});
     if (!created) {
       spdlog::critical("overlay: {}", created.error().message);
       return 2;
     }
     overlay = std::move(*created);
-    spdlog::info("overlay on; other workers reach this one at {}:{}/udp", o.advertise_address,
-                 o.tunnel_port);
+    spdlog::info("overlay on ({} data plane); other workers reach this one at {}:{}/udp",
+                 o.data_plane, o.advertise_address, o.tunnel_port);
   }
   SystemCommandRunner commands;
   LinuxHostProbe probe({"/proc", o.data_dir, &commands});

@@ -1,17 +1,23 @@
 #include "worker/net/netlink.h"
 
+#include <arpa/inet.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/attr.h>
 #include <netlink/errno.h>
 #include <netlink/handlers.h>
+#include <netlink/msg.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
 #include <netlink/route/nexthop.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <variant>
 
 namespace oak::worker::nl {
 
@@ -24,6 +30,8 @@ struct Socket::State {
 namespace {
 
 using CachePtr = std::unique_ptr<nl_cache, Deleter>;
+using RoutePtr = std::unique_ptr<rtnl_route, Deleter>;
+using NeighborPtr = std::unique_ptr<rtnl_neigh, Deleter>;
 
 // The kernel's explanation attached to an error (NLMSGERR_ATTR_MSG), if it sent one.
 std::string extendedMessage(const nlmsgerr* e) {
@@ -69,6 +77,15 @@ AddrPtr buildAddr(int family, const void* bytes, size_t size, int prefix_length)
   AddrPtr addr(nl_addr_build(family, bytes, size));
   if (addr) nl_addr_set_prefixlen(addr.get(), prefix_length);
   return addr;
+}
+
+AddrPtr macAddr(const std::array<uint8_t, 6>& mac) {
+  return AddrPtr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
+}
+
+// True when the kernel answered "no such entry" (routes: ESRCH, neighbours and FDB: ENOENT).
+bool wasAbsent(const Socket& sock) {
+  return sock.kernelErrno() == ENOENT || sock.kernelErrno() == ESRCH;
 }
 
 Status addLocalAddress(Socket& sock, rtnl_link* link, nl_addr* local, nl_addr* broadcast) {
@@ -129,6 +146,10 @@ AddrPtr toNlAddr(net::Ipv4Address address, int prefix_length) {
 
 AddrPtr toNlAddr(const net::Ipv6Address& address, int prefix_length) {
   return buildAddr(AF_INET6, address.bytes().data(), address.bytes().size(), prefix_length);
+}
+
+AddrPtr toNlAddr(const overlay::IpAddress& address) {
+  return std::visit([](const auto& a) { return toNlAddr(a); }, address);
 }
 
 std::string toString(nl_addr* address) {
@@ -234,61 +255,250 @@ Status deleteAddress(Socket& sock, rtnl_link* link, nl_addr* address) {
                     "remove address " + toString(address) + " from " + nameOf(link));
 }
 
-Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route) {
-  std::unique_ptr<rtnl_route, Deleter> r(rtnl_route_alloc());
-  rtnl_nexthop* hop = rtnl_route_nh_alloc();
-  if (!r || !hop || !route.destination) {
-    if (hop) rtnl_route_nh_free(hop);
-    return makeError(ErrorCode::kInternal, "add route: out of memory");
-  }
-  rtnl_route_set_family(r.get(), static_cast<uint8_t>(nl_addr_get_family(route.destination.get())));
-  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(r.get(), RTPROT_STATIC);
-  rtnl_route_set_type(r.get(), RTN_UNICAST);
-  rtnl_route_set_scope(r.get(), route.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
-  rtnl_route_set_dst(r.get(), route.destination.get());
-  if (route.preferred_source) rtnl_route_set_pref_src(r.get(), route.preferred_source->get());
-  rtnl_route_nh_set_ifindex(hop, rtnl_link_get_ifindex(link));
-  if (route.gateway) rtnl_route_nh_set_gateway(hop, route.gateway->get());
-  rtnl_route_add_nexthop(r.get(), hop);  // the route owns the hop from here on
+namespace {
 
-  const bool is_default = nl_addr_get_prefixlen(route.destination.get()) == 0;
-  std::string what = "add route " + (is_default ? "default" : toString(route.destination.get()));
+// A main-table route of `type` to `destination`, with nothing else set.
+RoutePtr newRoute(nl_addr* destination, uint8_t type) {
+  RoutePtr r(rtnl_route_alloc());
+  if (!r || !destination) return nullptr;
+  rtnl_route_set_family(r.get(), static_cast<uint8_t>(nl_addr_get_family(destination)));
+  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
+  rtnl_route_set_type(r.get(), type);
+  rtnl_route_set_dst(r.get(), destination);
+  return r;
+}
+
+std::string routeName(nl_addr* destination) {
+  return nl_addr_get_prefixlen(destination) == 0 ? "default" : toString(destination);
+}
+
+// Attaches a next hop through `link`; the route owns it from here on.
+rtnl_nexthop* addHop(rtnl_route* route, rtnl_link* link) {
+  rtnl_nexthop* hop = rtnl_route_nh_alloc();
+  if (!hop) return nullptr;
+  rtnl_route_nh_set_ifindex(hop, rtnl_link_get_ifindex(link));
+  rtnl_route_add_nexthop(route, hop);
+  return hop;
+}
+
+}  // namespace
+
+Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route) {
+  RoutePtr r = newRoute(route.destination.get(), RTN_UNICAST);
+  rtnl_nexthop* hop = r ? addHop(r.get(), link) : nullptr;
+  if (!hop) return makeError(ErrorCode::kInternal, "add route: out of memory");
+  rtnl_route_set_protocol(r.get(), RTPROT_STATIC);
+  rtnl_route_set_scope(r.get(), route.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  if (route.preferred_source) rtnl_route_set_pref_src(r.get(), route.preferred_source->get());
+  if (route.gateway) rtnl_route_nh_set_gateway(hop, route.gateway->get());
+  // libnl moves the flags of a route's only hop into the header, where the kernel looks.
+  if (route.onlink) rtnl_route_nh_set_flags(hop, RTNH_F_ONLINK);
+
+  std::string what = "add route " + routeName(route.destination.get());
   if (route.gateway) what += " via " + toString(route.gateway->get());
   what += " dev " + nameOf(link);
+  if (route.onlink) what += " onlink";
   return sock.check(rtnl_route_add(sock.get(), r.get(), NLM_F_REPLACE), what);
+}
+
+Status replaceUnreachableRoute(Socket& sock, nl_addr* destination) {
+  RoutePtr r = newRoute(destination, RTN_UNREACHABLE);
+  if (!r) return makeError(ErrorCode::kInternal, "add route: out of memory");
+  rtnl_route_set_protocol(r.get(), RTPROT_STATIC);
+  rtnl_route_set_scope(r.get(), RT_SCOPE_UNIVERSE);
+  return sock.check(rtnl_route_add(sock.get(), r.get(), NLM_F_REPLACE),
+                    "add route unreachable " + routeName(destination));
+}
+
+Status deleteRoute(Socket& sock, rtnl_link* link, nl_addr* destination) {
+  // Unspecified type and protocol and scope "nowhere" match whatever the route has.
+  RoutePtr r = newRoute(destination, RTN_UNSPEC);
+  if (!r || (link && !addHop(r.get(), link))) {
+    return makeError(ErrorCode::kInternal, "delete route: out of memory");
+  }
+  rtnl_route_set_protocol(r.get(), RTPROT_UNSPEC);
+  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);
+  const int rc = rtnl_route_delete(sock.get(), r.get(), 0);
+  if (rc < 0 && wasAbsent(sock)) return {};
+  std::string what = "delete route " + routeName(destination);
+  if (link) what += " dev " + nameOf(link);
+  return sock.check(rc, what);
 }
 
 namespace {
 
-std::unique_ptr<rtnl_neigh, Deleter> neighborOf(int ifindex, const AddrPtr& dst) {
-  std::unique_ptr<rtnl_neigh, Deleter> n(rtnl_neigh_alloc());
+// A neighbour (or, for AF_BRIDGE, FDB) entry on `ifindex`; null when out of memory. Without
+// `lladdr` it names an entry for deletion, which the kernel finds by `dst` alone.
+NeighborPtr neighborOf(int family, int ifindex, nl_addr* dst, nl_addr* lladdr) {
+  NeighborPtr n(rtnl_neigh_alloc());
   if (!n || !dst) return nullptr;
   rtnl_neigh_set_ifindex(n.get(), ifindex);
-  rtnl_neigh_set_family(n.get(), AF_INET6);
-  rtnl_neigh_set_dst(n.get(), dst.get());
+  // libnl refuses a destination whose family differs from one set before: family last.
+  rtnl_neigh_set_dst(n.get(), dst);
+  rtnl_neigh_set_family(n.get(), family);
+  if (lladdr) rtnl_neigh_set_lladdr(n.get(), lladdr);
   return n;
+}
+
+Status replaceIpNeighbor(Socket& sock, int ifindex, const AddrPtr& address,
+                         const std::array<uint8_t, 6>& mac) {
+  AddrPtr lladdr = macAddr(mac);
+  const int family = address ? nl_addr_get_family(address.get()) : AF_UNSPEC;
+  auto n = neighborOf(family, ifindex, address.get(), lladdr.get());
+  if (!n || !lladdr) return makeError(ErrorCode::kInternal, "add neighbour: out of memory");
+  rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
+  return sock.check(rtnl_neigh_add(sock.get(), n.get(), NLM_F_CREATE | NLM_F_REPLACE),
+                    "add neighbour " + toString(address.get()));
+}
+
+// Removes `n` (a neighbour or FDB entry); absent is fine.
+Status deleteEntry(Socket& sock, rtnl_neigh* n, const std::string& what) {
+  const int rc = rtnl_neigh_delete(sock.get(), n, 0);
+  if (rc < 0 && wasAbsent(sock)) return {};
+  return sock.check(rc, what);
+}
+
+Status deleteIpNeighbor(Socket& sock, int ifindex, const AddrPtr& address) {
+  const int family = address ? nl_addr_get_family(address.get()) : AF_UNSPEC;
+  auto n = neighborOf(family, ifindex, address.get(), nullptr);
+  if (!n) return makeError(ErrorCode::kInternal, "delete neighbour: out of memory");
+  return deleteEntry(sock, n.get(), "delete neighbour " + toString(address.get()));
 }
 
 }  // namespace
 
 Status replaceNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address,
                        const std::array<uint8_t, 6>& mac) {
-  auto n = neighborOf(ifindex, toNlAddr(address));
-  AddrPtr lladdr(nl_addr_build(AF_LLC, mac.data(), mac.size()));
-  if (!n || !lladdr) return makeError(ErrorCode::kInternal, "add neighbour: out of memory");
-  rtnl_neigh_set_lladdr(n.get(), lladdr.get());
-  rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
-  return sock.check(rtnl_neigh_add(sock.get(), n.get(), NLM_F_CREATE | NLM_F_REPLACE),
-                    "add neighbour " + address.toString());
+  return replaceIpNeighbor(sock, ifindex, toNlAddr(address), mac);
+}
+
+Status replaceNeighbor(Socket& sock, int ifindex, net::Ipv4Address address,
+                       const std::array<uint8_t, 6>& mac) {
+  return replaceIpNeighbor(sock, ifindex, toNlAddr(address), mac);
 }
 
 Status deleteNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address) {
-  auto n = neighborOf(ifindex, toNlAddr(address));
-  if (!n) return makeError(ErrorCode::kInternal, "delete neighbour: out of memory");
-  const int rc = rtnl_neigh_delete(sock.get(), n.get(), 0);
-  if (rc < 0 && (sock.kernelErrno() == ENOENT || sock.kernelErrno() == ESRCH)) return {};
-  return sock.check(rc, "delete neighbour " + address.toString());
+  return deleteIpNeighbor(sock, ifindex, toNlAddr(address));
+}
+
+Status deleteNeighbor(Socket& sock, int ifindex, net::Ipv4Address address) {
+  return deleteIpNeighbor(sock, ifindex, toNlAddr(address));
+}
+
+namespace {
+
+// The FDB entry `mac` -> `dst` of the device `ifindex` itself (not of a bridge it is a port of).
+NeighborPtr fdbEntry(int ifindex, const AddrPtr& mac, const AddrPtr& dst) {
+  auto n = neighborOf(AF_BRIDGE, ifindex, dst.get(), mac.get());
+  if (n) rtnl_neigh_set_flags(n.get(), NTF_SELF);
+  return n;
+}
+
+std::string fdbName(const AddrPtr& mac, const AddrPtr& dst) {
+  return "fdb entry " + toString(mac.get()) + " dst " + toString(dst.get());
+}
+
+}  // namespace
+
+Status replaceFdb(Socket& sock, int ifindex, const std::array<uint8_t, 6>& mac,
+                  const overlay::IpAddress& dst, uint16_t port) {
+  AddrPtr lladdr = macAddr(mac);
+  AddrPtr remote = toNlAddr(dst);
+  auto n = fdbEntry(ifindex, lladdr, remote);
+  if (!n || !lladdr) return makeError(ErrorCode::kInternal, "add fdb entry: out of memory");
+  rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
+  // libnl has no NDA_PORT: build its request and append the attribute (network byte order).
+  const std::string what = "add " + fdbName(lladdr, remote) + " port " + std::to_string(port);
+  nl_msg* msg = nullptr;
+  const int built = rtnl_neigh_build_add_request(n.get(), NLM_F_CREATE | NLM_F_REPLACE, &msg);
+  if (built < 0) return makeError(ErrorCode::kInternal, what + ": " + nl_geterror(built));
+  if (nla_put_u16(msg, NDA_PORT, htons(port)) < 0) {
+    nlmsg_free(msg);
+    return makeError(ErrorCode::kInternal, what + ": message too long");
+  }
+  return sock.check(nl_send_sync(sock.get(), msg), what);  // frees msg
+}
+
+Status deleteFdb(Socket& sock, int ifindex, const std::array<uint8_t, 6>& mac,
+                 const overlay::IpAddress& dst) {
+  AddrPtr lladdr = macAddr(mac);
+  AddrPtr remote = toNlAddr(dst);
+  auto n = fdbEntry(ifindex, lladdr, remote);
+  if (!n || !lladdr) return makeError(ErrorCode::kInternal, "delete fdb entry: out of memory");
+  return deleteEntry(sock, n.get(), "delete " + fdbName(lladdr, remote));
+}
+
+namespace {
+
+// True iff `link` is a VXLAN device as `config` describes (the MAC and MTU aside).
+bool isVxlanLike(rtnl_link* link, const VxlanConfig& config, nl_addr* local) {
+  if (!isKind(link, "vxlan")) return false;
+  uint32_t vni = 0;
+  uint32_t port = 0;
+  nl_addr* raw_local = nullptr;
+  if (rtnl_link_vxlan_get_id(link, &vni) < 0 || rtnl_link_vxlan_get_port(link, &port) < 0 ||
+      rtnl_link_vxlan_get_local(link, &raw_local) < 0) {
+    return false;
+  }
+  AddrPtr current(raw_local);
+  return vni == config.vni && port == config.port && nl_addr_cmp(current.get(), local) == 0 &&
+         rtnl_link_vxlan_get_learning(link) == 0;
+}
+
+Status addVxlan(Socket& sock, const VxlanConfig& config, nl_addr* local, nl_addr* mac) {
+  const std::string what = "create vxlan " + config.name;
+  LinkPtr link(rtnl_link_vxlan_alloc());
+  if (!link) return makeError(ErrorCode::kInternal, what + ": out of memory");
+  rtnl_link_set_name(link.get(), config.name.c_str());
+  if (config.mtu > 0) rtnl_link_set_mtu(link.get(), static_cast<unsigned>(config.mtu));
+  rtnl_link_set_addr(link.get(), mac);
+  if (rtnl_link_vxlan_set_id(link.get(), config.vni) < 0 ||
+      rtnl_link_vxlan_set_port(link.get(), config.port) < 0 ||
+      rtnl_link_vxlan_set_local(link.get(), local) < 0 ||
+      rtnl_link_vxlan_set_learning(link.get(), 0) < 0) {
+    return makeError(ErrorCode::kInternal, what + ": libnl refused the settings");
+  }
+  return sock.check(rtnl_link_add(sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL), what);
+}
+
+Status setMac(Socket& sock, rtnl_link* link, nl_addr* mac) {
+  nl_addr* current = rtnl_link_get_addr(link);
+  if (current && nl_addr_cmp(current, mac) == 0) return {};
+  LinkPtr changes(rtnl_link_alloc());
+  if (!changes) return makeError(ErrorCode::kInternal, "change link: out of memory");
+  rtnl_link_set_addr(changes.get(), mac);
+  return sock.check(rtnl_link_change(sock.get(), link, changes.get(), 0),
+                    "set address " + toString(mac) + " of " + nameOf(link));
+}
+
+}  // namespace
+
+Status ensureVxlan(Socket& sock, const VxlanConfig& config) {
+  if (config.name.empty() || config.name.size() >= IFNAMSIZ) {
+    return makeError(ErrorCode::kInvalidArgument, "vxlan name: 1 to 15 characters");
+  }
+  if (config.vni >= (1u << 24)) {
+    return makeError(ErrorCode::kInvalidArgument, "vxlan vni: must be below 2^24");
+  }
+  if (config.port == 0) return makeError(ErrorCode::kInvalidArgument, "vxlan port: must be set");
+  AddrPtr local = toNlAddr(config.local);
+  AddrPtr mac = macAddr(config.mac);
+  if (!local || !mac) return makeError(ErrorCode::kInternal, "vxlan: out of memory");
+
+  OAK_ASSIGN_OR_RETURN(LinkPtr link, findLink(sock, config.name));
+  if (link && !isVxlanLike(link.get(), config, local.get())) {
+    OAK_TRY(deleteLink(sock, link.get()));
+    link.reset();
+  }
+  if (!link) {
+    OAK_TRY(addVxlan(sock, config, local.get(), mac.get()));
+    OAK_ASSIGN_OR_RETURN(link, findLink(sock, config.name));
+    if (!link) {
+      return makeError(ErrorCode::kInternal, "vxlan " + config.name + ": gone after creation");
+    }
+  }
+  OAK_TRY(setMac(sock, link.get(), mac.get()));
+  return changeLink(sock, link.get(), config.mtu, true);
 }
 
 Result<std::vector<std::string>> linksOf(Socket& sock, int master_ifindex,

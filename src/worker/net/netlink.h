@@ -21,6 +21,7 @@
 
 #include "common/result.h"
 #include "net/ip.h"
+#include "overlay/address.h"
 
 namespace oak::worker::nl {
 
@@ -60,12 +61,16 @@ class Socket {
 
 AddrPtr toNlAddr(net::Ipv4Address address, int prefix_length = 32);
 AddrPtr toNlAddr(const net::Ipv6Address& address, int prefix_length = 128);
+AddrPtr toNlAddr(const overlay::IpAddress& address);  // a host address (/32, /128)
 
-// A permanent IPv6 neighbour entry on `ifindex` (created or replaced), and its removal (absent
-// is fine).
+// A permanent neighbour entry on `ifindex` (created or replaced), and its removal (absent is
+// fine).
 Status replaceNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address,
                        const std::array<uint8_t, 6>& mac);
+Status replaceNeighbor(Socket& sock, int ifindex, net::Ipv4Address address,
+                       const std::array<uint8_t, 6>& mac);
 Status deleteNeighbor(Socket& sock, int ifindex, const net::Ipv6Address& address);
+Status deleteNeighbor(Socket& sock, int ifindex, net::Ipv4Address address);
 std::string toString(nl_addr* address);  // "10.18.0.1/26"
 
 // The link named `name`, or null if there is none.
@@ -99,9 +104,39 @@ struct Route {
   AddrPtr destination;             // with its prefix length
   std::optional<AddrPtr> gateway;  // none: the destination is on the link
   std::optional<AddrPtr> preferred_source;
+  // The gateway is reachable on `link` even though no prefix of the link contains it (a peer's
+  // overlay address behind a VXLAN device).
+  bool onlink = false;
 };
 // Adds or replaces a main-table route through `link`.
 Status replaceRoute(Socket& sock, rtnl_link* link, const Route& route);
+// Adds or replaces a main-table route that rejects traffic to `destination` with "No route to
+// host" (either family).
+Status replaceUnreachableRoute(Socket& sock, nl_addr* destination);
+// Removes the main-table route to `destination` (through `link`, or of any kind and device when
+// `link` is null); absent is fine.
+Status deleteRoute(Socket& sock, rtnl_link* link, nl_addr* destination);
+
+// A VXLAN device whose peers come only from FDB entries: no learning, no remote, no group.
+struct VxlanConfig {
+  std::string name;
+  uint32_t vni = 0;            // below 2^24
+  uint16_t port = 0;           // UDP port it listens on and sends to by default
+  overlay::IpAddress local{};  // the underlay source address; its family is the underlay's
+  int mtu = 0;                 // 0: the kernel's choice
+  std::array<uint8_t, 6> mac{};
+};
+// Creates the device when absent. An existing VXLAN device with the same VNI, port and local
+// address (and learning off) is kept (same ifindex); anything else of that name is deleted and
+// replaced. Either way it ends up with `mac` and `mtu`, and up.
+Status ensureVxlan(Socket& sock, const VxlanConfig& config);
+
+// A permanent forwarding entry on the VXLAN device `ifindex`: frames for `mac` go to the
+// underlay address `dst`, UDP port `port` (created or replaced). Its removal (absent is fine).
+Status replaceFdb(Socket& sock, int ifindex, const std::array<uint8_t, 6>& mac,
+                  const overlay::IpAddress& dst, uint16_t port);
+Status deleteFdb(Socket& sock, int ifindex, const std::array<uint8_t, 6>& mac,
+                 const overlay::IpAddress& dst);
 
 // Interfaces enslaved to `master_ifindex` whose kind is `kind` ("veth"), by name.
 Result<std::vector<std::string>> linksOf(Socket& sock, int master_ifindex, const std::string& kind);

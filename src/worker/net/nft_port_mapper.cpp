@@ -1,51 +1,14 @@
 #include "worker/net/nft_port_mapper.h"
 
 #include <fmt/format.h>
-#include <nftables/libnftables.h>
 
 #include <memory>
 
 #include "net/address_plan.h"
+#include "worker/net/nft.h"
 
 namespace oak::worker {
 namespace {
-
-struct NftDeleter {
-  void operator()(nft_ctx* ctx) const { nft_ctx_free(ctx); }
-};
-
-// The first error libnftables reported, without its "Error: " prefix and caret lines, followed
-// by the command it refers to: "Could not process rule: File exists (add element ...)".
-std::string summarize(std::string_view errors) {
-  auto nextLine = [&errors] {
-    const size_t end = errors.find('\n');
-    std::string_view line = errors.substr(0, end);
-    errors = end == std::string_view::npos ? std::string_view() : errors.substr(end + 1);
-    return line;
-  };
-  std::string_view first = nextLine();
-  if (const size_t at = first.find("Error: "); at != std::string_view::npos) {
-    first.remove_prefix(at + 7);
-  }
-  std::string summary(first);
-  const std::string_view command = nextLine();
-  if (command.find_first_not_of(" ^~\t") != std::string_view::npos) {
-    summary += " (" + std::string(command) + ")";
-  }
-  return summary.empty() ? "nftables failed without a message" : summary;
-}
-
-Status runNft(const std::string& script, const std::string& what) {
-  std::unique_ptr<nft_ctx, NftDeleter> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
-  if (!ctx) return makeError(ErrorCode::kInternal, what + ": cannot create an nftables context");
-  nft_ctx_buffer_output(ctx.get());
-  nft_ctx_buffer_error(ctx.get());
-  if (nft_run_cmd_from_buffer(ctx.get(), script.c_str()) == 0) return {};
-  const char* errors = nft_ctx_get_error_buffer(ctx.get());
-  std::string summary = summarize(errors ? errors : "");
-  const bool exists = summary.find("File exists") != std::string::npos;
-  return makeError(exists ? ErrorCode::kConflict : ErrorCode::kInternal, what + ": " + summary);
-}
 
 bool isMissing(const Error& error) {
   return error.message.find("No such file or directory") != std::string::npos;

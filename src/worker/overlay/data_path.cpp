@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -30,6 +29,7 @@
 #include "overlay/coalescer.h"
 #include "overlay/segmenter.h"
 #include "overlay/vnet_header.h"
+#include "worker/overlay/inbox.h"
 
 namespace oak::worker {
 
@@ -135,19 +135,15 @@ struct DataPath::Impl {
 
   UniqueFd tun;
   UniqueFd udp;
-  UniqueFd wake;  // eventfd: the inbox has something
+  Inbox inbox;
   DataPathOptions options;
   const Clock& clock;
   QueryHook query_hook;
   overlay::ProxyCore core;
   std::thread thread;
-  std::atomic<bool> stopping{false};
 
   // Inbox, filled by other threads.
-  mutable std::mutex mutex;
-  std::shared_ptr<const overlay::ServiceTable> new_table;
-  std::vector<std::pair<std::string, bool>> answers;
-  overlay::ProxyCounters published;
+  mutable std::mutex stats_mutex;
   DataPathStats published_stats;
 
   // Thread-owned. Offloads found at start: the size of the device's virtio-net header (0: none),
@@ -213,10 +209,6 @@ struct DataPath::Impl {
             const overlay::TunRead& read);
   void release(const std::string& address, bool found);
   void probePeers();
-  void wakeUp() {
-    uint64_t one = 1;
-    (void)!::write(wake.get(), &one, sizeof(one));
-  }
 };
 
 Result<std::unique_ptr<DataPath>> DataPath::start(UniqueFd tun, DataPathOptions options,
@@ -238,9 +230,7 @@ Result<std::unique_ptr<DataPath>> DataPath::start(UniqueFd tun, DataPathOptions 
     return makeError(ErrorCode::kUnavailable,
                      errnoText(fmt::format("tunnel port {}/udp", impl->options.tunnel_port)));
   }
-  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (efd < 0) return makeError(ErrorCode::kUnavailable, errnoText("eventfd"));
-  impl->wake = UniqueFd(efd);
+  OAK_TRY(impl->inbox.open());
   setNonBlocking(impl->tun.get());
   OAK_TRY(impl->detectOffloads());
   impl->published_stats = impl->stats;
@@ -268,34 +258,28 @@ Result<std::unique_ptr<DataPath>> DataPath::start(UniqueFd tun, DataPathOptions 
 DataPath::DataPath(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 DataPath::~DataPath() {
-  impl_->stopping = true;
-  impl_->wakeUp();
+  impl_->inbox.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 void DataPath::setTable(std::shared_ptr<const overlay::ServiceTable> table) {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->new_table = std::move(table);
-  }
-  impl_->wakeUp();
+  impl_->inbox.setTable(std::move(table));
 }
 
 void DataPath::queryDone(const std::string& address, bool found) {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->answers.emplace_back(address, found);
-  }
-  impl_->wakeUp();
+  impl_->inbox.queryDone(address, found);
 }
 
 overlay::ProxyCounters DataPath::counters() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->published;
+  return impl_->inbox.counters();
+}
+
+uint64_t DataPath::tablesApplied() const {
+  return impl_->inbox.tablesApplied();
 }
 
 DataPathStats DataPath::stats() const {
-  std::lock_guard lock(impl_->mutex);
+  std::lock_guard lock(impl_->stats_mutex);
   return impl_->published_stats;
 }
 
@@ -336,18 +320,14 @@ Status DataPath::Impl::detectOffloads() {
 
 void DataPath::Impl::run() {
   std::array<pollfd, 3> fds{pollfd{tun.get(), POLLIN, 0}, pollfd{udp.get(), POLLIN, 0},
-                            pollfd{wake.get(), POLLIN, 0}};
-  while (!stopping) {
+                            pollfd{inbox.fd(), POLLIN, 0}};
+  while (!inbox.stopping()) {
     int n = ::poll(fds.data(), fds.size(), 1000);
     if (n < 0 && errno != EINTR) {
       spdlog::error("{}", errnoText("data path poll"));
       return;
     }
-    if (fds[2].revents & POLLIN) {
-      uint64_t count = 0;
-      (void)!::read(wake.get(), &count, sizeof(count));
-      applyInbox();
-    }
+    if (fds[2].revents & POLLIN) applyInbox();
     if (fds[0].revents & POLLIN) readTun();
     if (fds[1].revents & POLLIN) readTunnel();
     flushPeers();
@@ -369,23 +349,17 @@ void DataPath::Impl::publish() {
   const overlay::TcpCoalescer::Counters& c = coalescer.counters();
   stats.coalesced_packets = c.super_packets;
   stats.coalesced_segments = c.merged;
-  std::lock_guard lock(mutex);
-  published = core.counters();
+  inbox.publish(core.counters());
+  std::lock_guard lock(stats_mutex);
   published_stats = stats;
 }
 
 void DataPath::Impl::applyInbox() {
-  std::shared_ptr<const overlay::ServiceTable> fresh;
-  std::vector<std::pair<std::string, bool>> done;
-  {
-    std::lock_guard lock(mutex);
-    fresh = std::move(new_table);
-    new_table.reset();
-    done.swap(answers);
-  }
+  auto [fresh, done] = inbox.take();
   if (fresh) {
     table = fresh;
     core.setTable(std::move(fresh));
+    inbox.tableApplied();
     // Answered addresses whose route was missing: the new table may have it.
     std::vector<std::string> retry;
     for (const auto& [address, w] : held) {

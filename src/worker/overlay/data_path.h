@@ -22,6 +22,7 @@
 #include "common/unique_fd.h"
 #include "overlay/proxy_core.h"
 #include "overlay/routes.h"
+#include "worker/overlay/data_plane.h"
 
 namespace oak::worker {
 
@@ -42,22 +43,20 @@ struct DataPathStats {
   uint64_t coalesced_segments = 0;  // tunnel packets that went into them
 };
 
-class DataPath {
+class DataPath final : public DataPlane {
  public:
-  // Called on the data-path thread: the caller posts to its own loop.
-  using QueryHook = std::function<void(std::string address)>;
-
   // Binds the tunnel socket (dual stack, all addresses) and starts the thread.
   static Result<std::unique_ptr<DataPath>> start(UniqueFd tun, DataPathOptions options,
                                                  const Clock& clock, QueryHook query);
-  ~DataPath();  // stops the thread
+  ~DataPath() override;  // stops the thread
   DataPath(const DataPath&) = delete;
   DataPath& operator=(const DataPath&) = delete;
 
   // Thread-safe.
-  void setTable(std::shared_ptr<const overlay::ServiceTable> table);
-  void queryDone(const std::string& address, bool found);
-  overlay::ProxyCounters counters() const;
+  void setTable(std::shared_ptr<const overlay::ServiceTable> table) override;
+  void queryDone(const std::string& address, bool found) override;
+  overlay::ProxyCounters counters() const override;
+  uint64_t tablesApplied() const override;
   DataPathStats stats() const;
   uint16_t tunnelPort() const;
 

@@ -6,6 +6,8 @@
 
 #include "worker/net/netlink_host_network.h"
 #include "worker/net/nft_port_mapper.h"
+#include "worker/overlay/data_path.h"
+#include "worker/overlay/kernel_path.h"
 
 namespace oak::worker {
 
@@ -45,6 +47,8 @@ Result<std::unique_ptr<Overlay>> Overlay::create(EventLoop& loop, const Clock& c
   nm.netns_dir = "/run/oakestra/" + options.worker_namespace + "/netns";
   nm.bridge.name = options.bridge;
   nm.tun.name = options.tun;
+  // The kernel data plane reads only the first packets of new flows from the TUN device.
+  nm.tun.offload = options.data_plane == DataPlaneKind::kUserspace;
   nm.advertise_ip = options.advertise_address;
   nm.tunnel_port = options.tunnel_port;
   o->manager_ = std::make_unique<NetManager>(
@@ -59,25 +63,48 @@ Result<std::unique_ptr<Overlay>> Overlay::create(EventLoop& loop, const Clock& c
     if (raw->data_path_) raw->data_path_->queryDone(key, found);
   };
   hooks.ready = [raw, alive, address = *address](UniqueFd tun) {
-    overlay::ProxyConfig proxy{*raw->manager_->subnet4(), *raw->manager_->subnet6(),
-                               overlay::TunnelEndpoint{address, raw->options_.tunnel_port}};
-    proxy.hash_seed = std::random_device{}();
-    DataPathOptions dp{proxy, raw->options_.tunnel_port};
-    auto started = DataPath::start(std::move(tun), dp, *raw->clock_, [raw, alive](std::string key) {
+    auto started = raw->startDataPlane(std::move(tun), address, [raw, alive](std::string key) {
       raw->loop_->post([raw, alive, key = std::move(key)] {
         if (auto p = alive.lock(); p && *p) raw->manager_->query(key);
       });
     });
     if (!started) {
-      spdlog::critical("the overlay data path could not start: {}", started.error().message);
+      spdlog::critical("the overlay data plane could not start: {}", started.error().message);
       return;
     }
     raw->data_path_ = std::move(*started);
     raw->data_path_->setTable(raw->manager_->table());
-    spdlog::info("overlay data path running; tunnel {}/udp", raw->data_path_->tunnelPort());
+    spdlog::info("overlay data plane running ({}); tunnel {}/udp",
+                 raw->options_.data_plane == DataPlaneKind::kKernel ? "kernel: VXLAN, nftables"
+                                                                    : "userspace proxy",
+                 raw->options_.tunnel_port);
   };
   o->manager_->setHooks(std::move(hooks));
   return o;
+}
+
+Result<std::unique_ptr<DataPlane>> Overlay::startDataPlane(UniqueFd tun,
+                                                           const overlay::IpAddress& address,
+                                                           DataPlane::QueryHook query) {
+  const overlay::TunnelEndpoint self{address, options_.tunnel_port};
+  if (options_.data_plane == DataPlaneKind::kKernel) {
+    KernelPathOptions k;
+    k.subnet4 = *manager_->subnet4();
+    k.subnet6 = *manager_->subnet6();
+    k.self = self;
+    k.vxlan = options_.vxlan;
+    k.nft_table = options_.overlay_nft_table;
+    OAK_ASSIGN_OR_RETURN(auto path,
+                         KernelPath::start(std::move(tun), k, *clock_, std::move(query)));
+    return std::unique_ptr<DataPlane>(std::move(path));
+  }
+  // A worker that ran the kernel data plane before holds the tunnel's port in its VXLAN device.
+  OAK_TRY(KernelPath::removeLeftovers(options_.vxlan, options_.overlay_nft_table));
+  overlay::ProxyConfig proxy{*manager_->subnet4(), *manager_->subnet6(), self};
+  proxy.hash_seed = std::random_device{}();
+  OAK_ASSIGN_OR_RETURN(auto path, DataPath::start(std::move(tun), {proxy, options_.tunnel_port},
+                                                  *clock_, std::move(query)));
+  return std::unique_ptr<DataPlane>(std::move(path));
 }
 
 Overlay::~Overlay() {

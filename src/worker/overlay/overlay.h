@@ -1,6 +1,7 @@
 #pragma once
 // The worker's overlay network, assembled: the kernel plumbing (netlink, nftables), the network
-// manager (control plane) and, once the host side is ready, the data-path thread.
+// manager (control plane) and, once the host side is ready, the data plane (KernelPath or the
+// userspace DataPath).
 
 #include <memory>
 #include <optional>
@@ -9,7 +10,7 @@
 #include "common/clock.h"
 #include "http/event_loop.h"
 #include "mqtt/bus.h"
-#include "worker/overlay/data_path.h"
+#include "worker/overlay/data_plane.h"
 #include "worker/overlay/net_manager.h"
 
 namespace oak::worker {
@@ -23,6 +24,9 @@ struct OverlayOptions {
   std::string bridge = "oak0";
   std::string tun = "oaktun0";
   std::string nft_table = "oakestra";
+  DataPlaneKind data_plane = DataPlaneKind::kKernel;
+  std::string vxlan = "oakvx0";
+  std::string overlay_nft_table = "oakestra_overlay";
 };
 
 class Overlay {
@@ -39,13 +43,15 @@ class Overlay {
 
  private:
   Overlay() = default;
+  Result<std::unique_ptr<DataPlane>> startDataPlane(UniqueFd tun, const overlay::IpAddress& address,
+                                                    DataPlane::QueryHook query);
   struct Kernel;
   EventLoop* loop_ = nullptr;
   const Clock* clock_ = nullptr;
   OverlayOptions options_;
   std::unique_ptr<Kernel> kernel_;
   std::unique_ptr<NetManager> manager_;
-  std::unique_ptr<DataPath> data_path_;
+  std::unique_ptr<DataPlane> data_path_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
