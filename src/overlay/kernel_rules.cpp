@@ -102,6 +102,7 @@ table inet {t} {{
   map dnat6 {{ type ipv6_addr : verdict; }}
   map snat4 {{ type ipv4_addr : ipv4_addr; }}
   map snat6 {{ type ipv6_addr : ipv6_addr; }}
+  counter tunnel_garbage {{ }}
   counter tunnel_dropped {{ }}
   counter host_dropped {{ }}
   chain misses {{
@@ -121,6 +122,12 @@ table inet {t} {{
     ct status dnat snat ip to ip saddr map @snat4
     ct status dnat snat ip6 to ip6 saddr map @snat6
   }}
+  chain tunnel_port {{
+    type filter hook input priority filter; policy accept;
+    udp dport {port} udp length < {min_length} counter name "tunnel_garbage" drop
+    udp dport {port} @th,64,8 & 0x08 != 0x08 counter name "tunnel_garbage" drop
+    udp dport {port} @th,96,24 != {vni} counter name "tunnel_garbage" drop
+  }}
   chain tunnel_in {{
     type filter hook forward priority filter; policy accept;
     iifname != "{vx}" return
@@ -138,7 +145,10 @@ table inet {t} {{
 )",
       fmt::arg("t", c.table), fmt::arg("vx", c.vxlan), fmt::arg("s4r", "10.30.0.0/16"),
       fmt::arg("s6r", "fdff::/16"), fmt::arg("o4", "10.16.0.0/12"), fmt::arg("o6", "fc00::/7"),
-      fmt::arg("sub4", c.subnet4.toString()), fmt::arg("sub6", c.subnet6.toString()));
+      fmt::arg("sub4", c.subnet4.toString()), fmt::arg("sub6", c.subnet6.toString()),
+      fmt::arg("port", c.port), fmt::arg("vni", c.vni),
+      // UDP (8) + VXLAN (8) + Ethernet (14) + the smallest IPv4 header (20) headers
+      fmt::arg("min_length", 50));
 }
 
 std::string kernelDiffScript(const KernelRulesConfig& config, const KernelPlan& before,

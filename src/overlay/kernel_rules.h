@@ -10,8 +10,10 @@
 //     connection translated to an instance on this worker): a translated connection leaves with
 //     the sender's instance address;
 //   - chain `tunnel_in` (forward) and `tunnel_local` (input): what arrives from the VXLAN device
-//     must come from the overlay's ranges and go to this worker's instances (or be ICMP).
-// Counters `tunnel_dropped` and `host_dropped` count what these two refuse.
+//     must come from the overlay's ranges and go to this worker's instances (or be ICMP);
+//   - chain `tunnel_port` (input): datagrams to the tunnel's UDP port must be VXLAN of our VNI,
+//     long enough to carry a packet (the kernel would drop the others without counting them).
+// Counters `tunnel_garbage`, `tunnel_dropped` and `host_dropped` count what they refuse.
 
 #include <string>
 
@@ -25,6 +27,8 @@ struct KernelRulesConfig {
   std::string vxlan = "oakvx0";
   net::Ipv4Prefix subnet4{net::Ipv4Address(), 32};  // this worker's
   net::Ipv6Prefix subnet6{net::Ipv6Address(), 128};
+  uint16_t port = 50103;  // the VXLAN device's
+  uint32_t vni = 1;
 };
 
 // Replaces any table of that name with the empty one (no addresses yet).

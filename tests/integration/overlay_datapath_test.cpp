@@ -22,6 +22,7 @@
 
 #include "datapath_lab.h"
 #include "net/address_plan.h"
+#include "overlay/kernel_plan.h"
 
 namespace oak::testing {
 namespace {
@@ -346,6 +347,24 @@ TEST_P(OverlayDatapathTest, RoundRobinSpreadsNewConnectionsEvenlyOverWorkersInBo
   }
 }
 
+TEST_P(OverlayDatapathTest, ClosestPrefersTheInstanceOnTheClientsOwnWorker) {
+  auto* remote = add(1, kServer, 0);
+  auto* local = add(0, kServer, 1);
+  auto* client = add(0, kClient, 0);
+  ASSERT_TRUE(remote && local && client);
+  Server a(*lab_, *remote, "s0"), b(*lab_, *local, "s1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  lab_->publish();
+  for (bool v6 : {false, true}) {
+    auto [a4, a6] = lab_->serviceAddress(kServer, net::kClosestPolicy);
+    for (int i = 0; i < 10; ++i) {
+      const std::string address = v6 ? a6.toString() : a4.toString();
+      auto answer = ask(*lab_, *client, SOCK_STREAM, address);
+      EXPECT_EQ(who(answer), "s1") << address << ": " << answer.text << countersOf(*lab_, 2);
+    }
+  }
+}
+
 TEST_P(OverlayDatapathTest, ServersSeeTheClientsInstanceAddressAndRepliesComeFromTheService) {
   auto* server = add(1, kServer, 0);
   auto* client = add(0, kClient, 0);
@@ -525,6 +544,110 @@ TEST_P(OverlayDatapathTest, PingWorksThroughServiceAddresses) {
                              .c_str());
     EXPECT_EQ(rc, 0) << (v6 ? "IPv6" : "IPv4");
   }
+}
+
+// Sends `datagram` from worker 0's host to worker 1's tunnel port.
+void sendToTunnel(DatapathLab& lab, const std::vector<uint8_t>& datagram) {
+  auto fd = lab.inNamespace(lab.hostNetns(0),
+                            [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
+  ASSERT_TRUE(fd && *fd >= 0);
+  socklen_t len = 0;
+  auto to = sockaddrOf(lab.underlayAddress(1), 50103, len);
+  EXPECT_EQ(
+      ::sendto(*fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), len),
+      static_cast<ssize_t>(datagram.size()))
+      << std::strerror(errno);
+  ::close(*fd);
+}
+
+// An IPv4/UDP packet from 8.8.8.8 to `to`:8080 (UDP checksum 0: none).
+std::vector<uint8_t> spoofedPacket(net::Ipv4Address to) {
+  const std::string payload = "spoofed\n";
+  std::vector<uint8_t> p(28 + payload.size());
+  const auto total = static_cast<uint16_t>(p.size());
+  p[0] = 0x45;
+  p[2] = static_cast<uint8_t>(total >> 8);
+  p[3] = static_cast<uint8_t>(total);
+  p[8] = 64;
+  p[9] = IPPROTO_UDP;
+  const auto from = net::Ipv4Address::fromOctets(8, 8, 8, 8).octets();
+  std::copy(from.begin(), from.end(), p.begin() + 12);
+  const auto dst = to.octets();
+  std::copy(dst.begin(), dst.end(), p.begin() + 16);
+  uint32_t sum = 0;
+  for (size_t i = 0; i < 20; i += 2) sum += (p[i] << 8) | p[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  p[10] = static_cast<uint8_t>(~sum >> 8);
+  p[11] = static_cast<uint8_t>(~sum);
+  p[20] = 0x9c;  // source port 40000
+  p[21] = 0x40;
+  p[22] = static_cast<uint8_t>(kPort >> 8);
+  p[23] = static_cast<uint8_t>(kPort);
+  p[24] = static_cast<uint8_t>((total - 20) >> 8);
+  p[25] = static_cast<uint8_t>(total - 20);
+  std::copy(payload.begin(), payload.end(), p.begin() + 28);
+  return p;
+}
+
+// How a worker's data plane carries `packet` in a tunnel datagram to worker 1: as it is (the
+// userspace proxy), or in a VXLAN frame of VNI 1 for worker 1's device (the kernel).
+std::vector<uint8_t> tunnelDatagram(worker::DataPlaneKind kind, std::vector<uint8_t> packet) {
+  if (kind == worker::DataPlaneKind::kUserspace) return packet;
+  std::vector<uint8_t> frame = {0x08, 0, 0, 0, 0, 0, 1, 0};  // flags: VNI present; VNI 1
+  const auto mac = overlay::vxlanMac(
+      net::Ipv4Prefix(net::Ipv4Address::fromOctets(10, 18, 1, 0), net::kWorkerIpv4SubnetLength));
+  frame.insert(frame.end(), mac.begin(), mac.end());
+  frame.insert(frame.end(), {0x02, 0, 0, 0, 0, 1, 0x08, 0x00});  // source MAC, IPv4
+  frame.insert(frame.end(), packet.begin(), packet.end());
+  return frame;
+}
+
+uint64_t dropped(DatapathLab& lab, size_t host, overlay::DropReason reason) {
+  return lab.dataPath(host).counters().drops[static_cast<size_t>(reason)];
+}
+
+// Waits (at most 5 s: counters are published each second) until `host` counted `reason` at
+// least `n` times.
+bool countedDrops(DatapathLab& lab, size_t host, overlay::DropReason reason, uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (dropped(lab, host, reason) < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+TEST_P(OverlayDatapathTest, GarbageOnTheTunnelPortIsDroppedAndCounted) {
+  auto* server = add(1, kServer, 0);
+  auto* client = add(0, kClient, 0);
+  ASSERT_TRUE(server && client);
+  Server s(*lab_, *server, "s0");
+  ASSERT_TRUE(s.ok());
+  lab_->publish();
+  const uint64_t before = dropped(*lab_, 1, overlay::DropReason::kNotAPacket);
+  sendToTunnel(*lab_, std::vector<uint8_t>(100, 0xff));
+  sendToTunnel(*lab_, std::vector<uint8_t>{0, 1, 2});
+  EXPECT_TRUE(countedDrops(*lab_, 1, overlay::DropReason::kNotAPacket, before + 2))
+      << countersOf(*lab_, 2);
+  EXPECT_EQ(who(ask(*lab_, *client, SOCK_STREAM, rr(kServer))), "s0") << "still carrying traffic";
+}
+
+TEST_P(OverlayDatapathTest, TunnelPacketsFromOutsideTheOverlayNeverReachAnInstance) {
+  auto* server = add(1, kServer, 0);
+  ASSERT_TRUE(server);
+  auto udp = lab_->inNamespace(server->netns, [] { return listener(SOCK_DGRAM, kPort); });
+  ASSERT_TRUE(udp && *udp >= 0);
+  lab_->publish();
+  const overlay::DropReason reason = GetParam() == worker::DataPlaneKind::kKernel
+                                         ? overlay::DropReason::kBadDestination
+                                         : overlay::DropReason::kBadSource;
+  const uint64_t before = dropped(*lab_, 1, reason);
+  sendToTunnel(*lab_, tunnelDatagram(GetParam(), spoofedPacket(server->nsip)));
+  EXPECT_TRUE(countedDrops(*lab_, 1, reason, before + 1)) << countersOf(*lab_, 2);
+  // Absence: nothing arrived by the time the drop was counted, nor in the next 200 ms.
+  pollfd p{*udp, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 200), 0) << "the spoofed datagram reached the instance";
+  ::close(*udp);
 }
 
 INSTANTIATE_TEST_SUITE_P(, OverlayDatapathTest,

@@ -76,6 +76,8 @@ struct KernelPath::Impl {
     rules.vxlan = options.vxlan;
     rules.subnet4 = options.subnet4;
     rules.subnet6 = options.subnet6;
+    rules.port = options.self.port;
+    rules.vni = options.vni;
   }
 
   struct Waiting {
@@ -101,7 +103,7 @@ struct KernelPath::Impl {
   std::map<overlay::IpAddress, Clock::TimePoint> programmed_at;
   overlay::RttTable rtt;
   overlay::ProxyCounters counters;
-  uint64_t kernel_tunnel_drops = 0, kernel_host_drops = 0, device_errors = 0;
+  uint64_t kernel_garbage = 0, kernel_tunnel_drops = 0, kernel_host_drops = 0, device_errors = 0;
   std::map<std::string, Waiting> held;
   std::vector<uint8_t> buffer = std::vector<uint8_t>(kMaxPacket + kIcmpRoom);
   uint16_t probe_sequence = 0;
@@ -495,10 +497,13 @@ void KernelPath::Impl::readProbes() {
 }
 
 void KernelPath::Impl::readKernelCounters() {
-  auto tunnel = nftOutput("list counter inet " + rules.table + " tunnel_dropped", "counter");
-  auto host = nftOutput("list counter inet " + rules.table + " host_dropped", "counter");
-  if (tunnel) kernel_tunnel_drops = packetsIn(*tunnel);
-  if (host) kernel_host_drops = packetsIn(*host);
+  auto read = [this](const char* counter, uint64_t& into) {
+    auto listing = nftOutput("list counter inet " + rules.table + " " + counter, "counter");
+    if (listing) into = packetsIn(*listing);
+  };
+  read("tunnel_garbage", kernel_garbage);
+  read("tunnel_dropped", kernel_tunnel_drops);
+  read("host_dropped", kernel_host_drops);
   if (auto link = nl::findLink(*sock, options.vxlan); link && *link) {
     device_errors = rtnl_link_get_stat(link->get(), RTNL_LINK_RX_ERRORS) +
                     rtnl_link_get_stat(link->get(), RTNL_LINK_RX_DROPPED);
@@ -507,9 +512,10 @@ void KernelPath::Impl::readKernelCounters() {
 
 void KernelPath::Impl::publish() {
   overlay::ProxyCounters out = counters;
-  out.drops[static_cast<size_t>(overlay::DropReason::kBadDestination)] += kernel_tunnel_drops;
   out.drops[static_cast<size_t>(overlay::DropReason::kNotAPacket)] +=
-      kernel_host_drops + device_errors;
+      kernel_garbage + device_errors;
+  out.drops[static_cast<size_t>(overlay::DropReason::kBadDestination)] +=
+      kernel_tunnel_drops + kernel_host_drops;
   inbox.publish(out);
 }
 

@@ -163,6 +163,10 @@ TEST(KernelRulesTest, TheTableNamesTheDevicesAndSubnetsItGuards) {
   EXPECT_NE(script.find("ip saddr 10.16.0.0/12 ip daddr 10.18.0.0/26 accept"), std::string::npos);
   EXPECT_NE(script.find("ip6 saddr fc00::/7 ip6 daddr fc00::/120 accept"), std::string::npos);
   EXPECT_NE(script.find("meta l4proto { icmp, ipv6-icmp } accept"), std::string::npos);
+  // Only datagrams to the tunnel's port are judged as VXLAN (not ICMP, not other ports).
+  EXPECT_NE(script.find("udp dport 50103 @th,96,24 != 1 counter name \"tunnel_garbage\" drop"),
+            std::string::npos);
+  EXPECT_EQ(script.find("udp dport != 50103 return"), std::string::npos);
 }
 
 }  // namespace
