@@ -89,6 +89,18 @@ Finding checkUdpPortFree(const std::string& name, uint16_t port) {
   return checkPortFree(name, port, SOCK_DGRAM);
 }
 
+Finding checkTunnelPort(uint16_t port) {
+  Finding f = checkUdpPortFree("tunnel port", port);
+  std::error_code ec;
+  if (f.outcome == Outcome::kProblem && std::filesystem::exists("/sys/class/net/oakvx0", ec)) {
+    // The kernel data plane's VXLAN device holds the port; no process shows in `ss -p`.
+    f.fix =
+        "the overlay's VXLAN device oakvx0 holds it: stop the worker that runs here, or, if none "
+        "does, remove what a killed one left behind (ip link del oakvx0)";
+  }
+  return f;
+}
+
 Finding checkKvm(const std::string& dev_dir) {
   std::string path = dev_dir + "/kvm";
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -197,7 +209,7 @@ std::vector<Finding> runChecks(const DoctorOptions& o) {
     if (o.overlay) {
       out.push_back(checkTun(o.dev_dir));
       out.push_back(checkNetworkNamespaces());
-      out.push_back(checkUdpPortFree("tunnel port", o.tunnel_port));
+      out.push_back(checkTunnelPort(o.tunnel_port));
     }
     if (o.unikernel) {
       out.push_back(checkExecutable("qemu", o.bin_dir + "/qemu-system-x86_64",

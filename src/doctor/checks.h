@@ -46,6 +46,8 @@ Finding checkUnixSocket(const std::string& name, const std::string& path, const 
 Finding checkExecutable(const std::string& name, const std::string& path, const std::string& fix);
 Finding checkTcpPortFree(const std::string& name, uint16_t port);
 Finding checkUdpPortFree(const std::string& name, uint16_t port);
+// The overlay's UDP port; when it is taken, says whether the overlay's VXLAN device holds it.
+Finding checkTunnelPort(uint16_t port);
 Finding checkKvm(const std::string& dev_dir);
 Finding checkTun(const std::string& dev_dir);
 Finding checkNetworkNamespaces();

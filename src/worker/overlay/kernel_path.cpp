@@ -113,6 +113,7 @@ struct KernelPath::Impl {
   Status setUp();
   void run();
   void applyInbox();
+  void removeFromKernel();
   void replan();
   Status programPeers(const overlay::KernelPlan& next);
   Status programRules(const overlay::KernelPlan& next);
@@ -225,6 +226,18 @@ void KernelPath::Impl::run() {
     }
   }
   publish();
+  removeFromKernel();
+}
+
+void KernelPath::Impl::removeFromKernel() {
+  // Here, on the thread that lives in the worker's network namespace (nftables acts on the
+  // caller's). Established connections between instances stop until a worker runs again.
+  Status s = runNft(fmt::format("delete table inet {}\n", rules.table), "remove the overlay table");
+  if (!s) spdlog::warn("overlay: {}", s.error().message);
+  if (auto link = nl::findLink(*sock, options.vxlan); link && *link) {
+    Status d = nl::deleteLink(*sock, link->get());
+    if (!d) spdlog::warn("overlay: removing {}: {}", options.vxlan, d.error().message);
+  }
 }
 
 void KernelPath::Impl::applyInbox() {

@@ -45,7 +45,7 @@ class KernelPath final : public DataPlane {
   // caller's network namespace, then starts the thread. `tun` must be open without offloads.
   static Result<std::unique_ptr<KernelPath>> start(UniqueFd tun, KernelPathOptions options,
                                                    const Clock& clock, QueryHook query);
-  ~KernelPath() override;  // stops the thread; the kernel keeps carrying established traffic
+  ~KernelPath() override;  // stops the thread and removes the device and the table
   KernelPath(const KernelPath&) = delete;
   KernelPath& operator=(const KernelPath&) = delete;
 
