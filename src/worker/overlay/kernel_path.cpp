@@ -60,9 +60,11 @@ uint64_t micros(Clock::TimePoint t) {
       std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
 }
 
-// "packets 12 bytes 840" in `nft list counter` output → 12.
-uint64_t packetsIn(const std::string& listing) {
-  const size_t at = listing.find("packets ");
+// In `nft list counters` output, "counter <name> {" ... "packets 12 bytes 840" → 12.
+uint64_t packetsOf(const std::string& listing, const std::string& name) {
+  const size_t counter = listing.find("counter " + name + " {");
+  if (counter == std::string::npos) return 0;
+  const size_t at = listing.find("packets ", counter);
   if (at == std::string::npos) return 0;
   return std::strtoull(listing.c_str() + at + 8, nullptr, 10);
 }
@@ -163,7 +165,10 @@ Result<std::unique_ptr<KernelPath>> KernelPath::start(UniqueFd tun, KernelPathOp
   OAK_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::open());
   auto impl = std::make_unique<Impl>(std::move(tun), std::move(options), clock, std::move(query));
   impl->sock.emplace(std::move(sock));
-  OAK_TRY(impl->setUp());
+  if (Status set_up = impl->setUp(); !set_up) {
+    impl->removeFromKernel();  // what was made before the failure
+    return set_up.error();
+  }
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<KernelPath>(new KernelPath(std::move(impl)));
@@ -510,13 +515,11 @@ void KernelPath::Impl::readProbes() {
 }
 
 void KernelPath::Impl::readKernelCounters() {
-  auto read = [this](const char* counter, uint64_t& into) {
-    auto listing = nftOutput("list counter inet " + rules.table + " " + counter, "counter");
-    if (listing) into = packetsIn(*listing);
-  };
-  read("tunnel_garbage", kernel_garbage);
-  read("tunnel_dropped", kernel_tunnel_drops);
-  read("host_dropped", kernel_host_drops);
+  if (auto listing = nftOutput("list counters table inet " + rules.table, "read counters")) {
+    kernel_garbage = packetsOf(*listing, "tunnel_garbage");
+    kernel_tunnel_drops = packetsOf(*listing, "tunnel_dropped");
+    kernel_host_drops = packetsOf(*listing, "host_dropped");
+  }
   if (auto link = nl::findLink(*sock, options.vxlan); link && *link) {
     device_errors = rtnl_link_get_stat(link->get(), RTNL_LINK_RX_ERRORS) +
                     rtnl_link_get_stat(link->get(), RTNL_LINK_RX_DROPPED);
