@@ -16,6 +16,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernel_fixture.h"
@@ -95,8 +96,9 @@ std::optional<std::string> receiveWithin(int fd, milliseconds timeout) {
 // later: packets to it find no route until then.
 void awaitLocalRoute(const std::string& address) {
   const auto deadline = std::chrono::steady_clock::now() + kArrival;
-  while (sh("ip route show table local to " + address).empty()) {
+  while (sh("ip -6 route show table local to " + address).empty()) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no local route to " << address;
+    std::this_thread::sleep_for(milliseconds(1));
   }
 }
 
