@@ -93,8 +93,8 @@ std::optional<std::string> receiveWithin(int fd, milliseconds timeout) {
 }
 
 // Without DAD an IPv6 address can be bound at once, but the kernel adds its local route a little
-// later: packets to it find no route until then.
-void awaitLocalRoute(const std::string& address) {
+// later (IPv4 ones come with the address): packets to it find no route until then.
+void awaitLocalRoute6(const std::string& address) {
   const auto deadline = std::chrono::steady_clock::now() + kArrival;
   while (sh("ip -6 route show table local to " + address).empty()) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no local route to " << address;
@@ -128,10 +128,11 @@ class ConntrackTest : public KernelTest {
     translateTo(kA);
     for (size_t f = 0; f < kFamilies.size(); ++f) {
       const Family& family = kFamilies[f];
+      const bool v6 = &family == &kV6;
       for (size_t t : {kA, kB}) {
         const std::string address = family.targets[t];
-        ASSERT_EQ(sh("ip addr add " + address + (f == 0 ? "/32" : "/128 nodad") + " dev lo"), "");
-        awaitLocalRoute(address);
+        ASSERT_EQ(sh("ip addr add " + address + (v6 ? "/128 nodad" : "/32") + " dev lo"), "");
+        if (v6) awaitLocalRoute6(address);
         targets_[f][t] = open([&] { return boundUdp(family.targets[t], kPort); });
       }
       clients_[f] = open([&] {
