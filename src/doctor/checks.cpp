@@ -19,6 +19,9 @@
 
 #include "common/files.h"
 #include "http/client.h"
+#include "net/ip.h"
+#include "worker/net/netlink.h"
+#include "worker/net/nft.h"
 
 namespace oak::doctor {
 
@@ -141,6 +144,44 @@ Finding checkNetworkNamespaces() {
   return ok("network namespaces", "instances can get their own network");
 }
 
+Finding checkKernelDataPlane() {
+  enum Exit { kOk = 0, kNoNamespace = 1, kNoVxlan = 2, kNoNat = 3 };
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNET) != 0) _exit(kNoNamespace);
+    auto sock = worker::nl::Socket::open();
+    worker::nl::VxlanConfig vx{"oakdoctor0",         1, 4789, net::Ipv4Address(0x7f000001), 1450,
+                               {0x02, 0, 0, 0, 0, 1}};
+    if (!sock || !worker::nl::ensureVxlan(*sock, vx)) _exit(kNoVxlan);
+    const char* nat =
+        "table inet oakdoctor {\n"
+        "  chain services {\n"
+        "    type nat hook prerouting priority dstnat; policy accept;\n"
+        "    ip daddr 10.30.0.1 dnat ip to numgen inc mod 2 map { 0 : 10.18.0.2, 1 : 10.18.0.3 }\n"
+        "  }\n"
+        "}\n";
+    _exit(worker::runNft(nat, "nat") ? kOk : kNoNat);
+  }
+  int status = 0;
+  const bool exited = pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+  const int code = exited ? WEXITSTATUS(status) : kNoNamespace;
+  const char* name = "kernel data plane";
+  const char* fix_kernel =
+      "use a kernel with CONFIG_VXLAN and nftables NAT (nft_nat, nft_numgen, nf_conntrack), or "
+      "run every worker with --overlay-data-plane userspace (slower)";
+  switch (code) {
+    case kOk:
+      return ok(name, "VXLAN devices and nftables NAT work: packets stay in the kernel");
+    case kNoVxlan:
+      return problem(name, "cannot create a VXLAN device", fix_kernel);
+    case kNoNat:
+      return problem(name, "nftables NAT with numgen is refused", fix_kernel);
+    default:
+      return problem(name, "cannot create a network namespace to try it in",
+                     "run as root (CAP_SYS_ADMIN and CAP_NET_ADMIN are needed)");
+  }
+}
+
 Finding checkDataDir(const std::string& path) {
   if (auto s = files::ensureDirectory(path, 0700); !s) {
     return problem("data directory", s.error().message,
@@ -210,6 +251,7 @@ std::vector<Finding> runChecks(const DoctorOptions& o) {
       out.push_back(checkTun(o.dev_dir));
       out.push_back(checkNetworkNamespaces());
       out.push_back(checkTunnelPort(o.tunnel_port));
+      if (o.data_plane == "kernel") out.push_back(checkKernelDataPlane());
     }
     if (o.unikernel) {
       out.push_back(checkExecutable("qemu", o.bin_dir + "/qemu-system-x86_64",

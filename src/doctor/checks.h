@@ -22,10 +22,11 @@ struct DoctorOptions {
   std::string role = "worker";  // root | cluster | worker | up
   std::string parent_url;       // cluster URL (worker) or root URL (cluster); empty: not checked
   std::string containerd_socket = "/run/containerd/containerd.sock";
-  std::string data_dir;    // must be creatable/writable
-  bool unikernel = false;  // worker: QEMU and KVM matter
-  bool overlay = true;     // worker: TUN, namespaces, nftables matter
-  uint16_t api_port = 0;   // root 10000, cluster 10100; 0: the role's default
+  std::string data_dir;               // must be creatable/writable
+  bool unikernel = false;             // worker: QEMU and KVM matter
+  bool overlay = true;                // worker: TUN, namespaces, nftables matter
+  std::string data_plane = "kernel";  // worker with overlay: kernel (VXLAN, NAT) or userspace
+  uint16_t api_port = 0;              // root 10000, cluster 10100; 0: the role's default
   uint16_t mqtt_port = 10003;
   uint16_t tunnel_port = 50103;
   std::string dev_dir = "/dev";      // for tests
@@ -46,6 +47,9 @@ Finding checkUnixSocket(const std::string& name, const std::string& path, const 
 Finding checkExecutable(const std::string& name, const std::string& path, const std::string& fix);
 Finding checkTcpPortFree(const std::string& name, uint16_t port);
 Finding checkUdpPortFree(const std::string& name, uint16_t port);
+// In a throwaway network namespace: a VXLAN device and an nftables NAT table with `numgen`, what
+// the overlay's kernel data plane is made of.
+Finding checkKernelDataPlane();
 // The overlay's UDP port; when it is taken, says whether the overlay's VXLAN device holds it.
 Finding checkTunnelPort(uint16_t port);
 Finding checkKvm(const std::string& dev_dir);

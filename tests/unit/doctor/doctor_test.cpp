@@ -94,6 +94,18 @@ TEST(DoctorTest, MissingDevicesAndBinariesAreNamed) {
   EXPECT_EQ(checkExecutable("sh", "/bin/sh", "").outcome, Outcome::kOk);
 }
 
+// This machine's kernel has what the overlay's kernel data plane needs (CI runs as root, and the
+// kernel of this machine kind has VXLAN and nftables NAT); the check leaves nothing behind.
+TEST(DoctorTest, TheKernelDataPlaneIsTriedInAThrowawayNamespace) {
+  ASSERT_EQ(::geteuid(), 0u) << "creating a network namespace needs root (CI runs as root)";
+  auto found = checkKernelDataPlane();
+  EXPECT_EQ(found.outcome, Outcome::kOk) << found.detail;
+  EXPECT_FALSE(std::filesystem::exists("/sys/class/net/oakdoctor0"));
+  DoctorOptions userspace;
+  userspace.data_plane = "userspace";
+  for (const auto& f : runChecks(userspace)) EXPECT_NE(f.check, "kernel data plane");
+}
+
 TEST(DoctorTest, DataDirectoriesMustBeWritable) {
   testing::TempDir dir;
   EXPECT_EQ(checkDataDir(dir.file("new/state")).outcome, Outcome::kOk);
