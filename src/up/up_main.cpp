@@ -212,7 +212,9 @@ Status Deployment::start() {
   if (o_.overlay) {
     auto tun = doctor::checkTun("/dev");
     if (::geteuid() == 0 && tun.outcome == doctor::Outcome::kOk) {
-      worker_args.push_back("--overlay");
+      // Workers that join later reach this one's tunnel where they reach the cluster, not at the
+      // loopback address the local worker talks to its cluster on.
+      worker_args.insert(worker_args.end(), {"--overlay", "--advertise-address", advertise_});
     } else {
       std::printf("note: instances share this machine's network (no overlay): %s\n",
                   ::geteuid() != 0 ? "not running as root" : tun.detail.c_str());
