@@ -13,6 +13,10 @@ std::array<uint8_t, 6> vxlanMac(const net::Ipv4Prefix& subnet4) {
   return {0x02, 0x6f, o[0], o[1], o[2], o[3]};
 }
 
+int vxlanMtu(int overlay_mtu, bool ipv6_underlay) {
+  return ipv6_underlay ? overlay_mtu - 20 : overlay_mtu;
+}
+
 net::Ipv6Address PeerWorker::gateway6() const {
   const uint32_t s = subnet4.first().toUint32();
   return net::Ipv6Address::fromHextets(

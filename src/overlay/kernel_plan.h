@@ -32,6 +32,11 @@ inline constexpr int kWorkerSubnet6Length = 120;
 // The VXLAN device of the worker owning `subnet4`: 02:6f followed by the subnet's four bytes.
 std::array<uint8_t, 6> vxlanMac(const net::Ipv4Prefix& subnet4);
 
+// The VXLAN device's MTU for instances whose links have `overlay_mtu` (1450, sized for VXLAN's 50
+// bytes over IPv4 on a 1500-byte underlay): an IPv6 underlay's header is 20 bytes longer, so
+// larger packets get "packet too big" from the device instead of being lost on the way.
+int vxlanMtu(int overlay_mtu, bool ipv6_underlay);
+
 struct PeerWorker {
   net::Ipv4Prefix subnet4{net::Ipv4Address(), 32};
   std::optional<net::Ipv6Prefix> subnet6;

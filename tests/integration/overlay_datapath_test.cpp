@@ -650,6 +650,27 @@ TEST_P(OverlayDatapathTest, TunnelPacketsFromOutsideTheOverlayNeverReachAnInstan
   ::close(*udp);
 }
 
+// The kernel data plane between workers that reach each other over IPv6: the VXLAN device and
+// its forwarding entries speak IPv6, its MTU leaves room for the longer header.
+TEST(OverlayIpv6UnderlayTest, TheKernelDataPlaneCarriesBothFamiliesOverAnIpv6Underlay) {
+  ASSERT_EQ(::geteuid(), 0u) << "the overlay data path needs root (CI runs as root)";
+  auto lab = DatapathLab::create(2, worker::DataPlaneKind::kKernel, /*ipv6_underlay=*/true);
+  ASSERT_TRUE(lab) << lab.error().message;
+  auto server = (*lab)->addInstance(1, kServer, 0);
+  auto client = (*lab)->addInstance(0, kClient, 0);
+  ASSERT_TRUE(server && client);
+  EchoServer echo(**lab, **server);
+  ASSERT_TRUE(echo.ok());
+  (*lab)->publish();
+  for (bool v6 : {false, true}) {
+    auto [a4, a6] = (*lab)->serviceAddress(kServer);
+    // Full-sized segments both ways: they fit the device's MTU, or would be refused with
+    // "packet too big" and resent smaller, never lost.
+    EXPECT_TRUE(echoIntact(**lab, **client, v6 ? a6.toString() : a4.toString(), 1 << 20))
+        << (v6 ? "IPv6" : "IPv4") << countersOf(**lab, 2);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(, OverlayDatapathTest,
                          ::testing::Values(worker::DataPlaneKind::kKernel,
                                            worker::DataPlaneKind::kUserspace),

@@ -56,7 +56,8 @@ struct DatapathLab::Host {
   int next_offset = 2;
 };
 
-Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts, worker::DataPlaneKind kind) {
+Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts, worker::DataPlaneKind kind,
+                                                         bool ipv6_underlay) {
   if (::geteuid() != 0) {
     return makeError(ErrorCode::kPermissionDenied, "the data path lab needs root");
   }
@@ -65,6 +66,7 @@ Result<std::unique_ptr<DatapathLab>> DatapathLab::create(size_t hosts, worker::D
   lab->prefix_ = fmt::format("{}{}-{:x}", kNamePrefix, ::getpid(), std::rand() & 0xffff);
   lab->subnet_ = 254;
   lab->kind_ = kind;
+  lab->ipv6_underlay_ = ipv6_underlay;
   OAK_TRY(lab->setUp(hosts));
   return lab;
 }
@@ -78,13 +80,13 @@ Status DatapathLab::setUp(size_t count) {
     host->name = fmt::format("{}-h{}", prefix_, i);
     host->netns = std::string(kNetnsDir) + "/" + host->name;
     OAK_TRY(worker::createNetns(host->netns));
-    OAK_TRY(
-        sh(fmt::format("ip -n {sw} link add u{i} type veth peer name eth0 netns {h} && "
-                       "ip -n {sw} link set u{i} master br0 up && "
-                       "ip -n {h} addr add {addr}/24 dev eth0 && ip -n {h} link set eth0 up && "
-                       "ip -n {h} link set lo up",
-                       fmt::arg("sw", sw), fmt::arg("i", i), fmt::arg("h", host->name),
-                       fmt::arg("addr", underlayAddress(i)))));
+    OAK_TRY(sh(fmt::format(
+        "ip -n {sw} link add u{i} type veth peer name eth0 netns {h} && "
+        "ip -n {sw} link set u{i} master br0 up && "
+        "ip -n {h} addr add {addr}/{len} nodad dev eth0 && ip -n {h} link set eth0 up && "
+        "ip -n {h} link set lo up",
+        fmt::arg("sw", sw), fmt::arg("i", i), fmt::arg("h", host->name),
+        fmt::arg("addr", underlayAddress(i)), fmt::arg("len", ipv6_underlay_ ? 64 : 24))));
     host->subnet4 =
         net::Ipv4Prefix(net::Ipv4Address::fromOctets(10, 18, static_cast<uint8_t>(i), 0),
                         net::kWorkerIpv4SubnetLength);
@@ -92,11 +94,11 @@ Status DatapathLab::setUp(size_t count) {
                                     net::kWorkerIpv6SubnetLength);
     host->bridge.subnet4 = host->subnet4;
     host->bridge.subnet6 = host->subnet6;
-    auto self = net::Ipv4Address::parse(underlayAddress(i)).value();
+    const overlay::TunnelEndpoint endpoint = endpointOf(i);
     Host* raw = host.get();
     const bool in_kernel = kind_ == worker::DataPlaneKind::kKernel;
     auto started = worker::runInNetns(
-        host->netns, [raw, self, in_kernel]() -> Result<std::unique_ptr<worker::DataPlane>> {
+        host->netns, [raw, endpoint, in_kernel]() -> Result<std::unique_ptr<worker::DataPlane>> {
           worker::NetlinkHostNetwork kernel;
           OAK_TRY(kernel.ensureBridge(raw->bridge));
           worker::TunConfig tun;
@@ -104,7 +106,6 @@ Status DatapathLab::setUp(size_t count) {
           tun.source6 = raw->bridge.gateway6();
           tun.offload = !in_kernel;  // the kernel path reads only the first packets of flows
           OAK_ASSIGN_OR_RETURN(auto fd, kernel.openTun(tun));
-          const overlay::TunnelEndpoint endpoint{self, kTunnelPort};
           // Nothing is asked of a control plane: what is not published is unknown at once.
           auto unknown = [raw](std::string address) { raw->data_path->queryDone(address, false); };
           // The thread starts here, so it lives in the host's namespace.
@@ -193,10 +194,8 @@ void DatapathLab::publish() {
     }
     for (const auto& i : instances_) {
       if (i->job_name != name) continue;
-      auto self = net::Ipv4Address::parse(underlayAddress(i->host)).value();
       job.instances.push_back({i->number, fmt::format("w{}", i->host), i->instance_ip,
-                               i->instance_ip6, i->nsip, i->nsip6,
-                               overlay::TunnelEndpoint{self, kTunnelPort}});
+                               i->instance_ip6, i->nsip, i->nsip6, endpointOf(i->host)});
     }
     jobs.push_back(std::move(job));
   }
@@ -232,7 +231,14 @@ const std::string& DatapathLab::hostNetns(size_t host) const {
 }
 
 std::string DatapathLab::underlayAddress(size_t host) const {
+  if (ipv6_underlay_) return fmt::format("fd31:{:x}::{:x}", subnet_, host + 2);
   return fmt::format("172.31.{}.{}", subnet_, host + 2);
+}
+
+overlay::TunnelEndpoint DatapathLab::endpointOf(size_t host) const {
+  const std::string address = underlayAddress(host);
+  if (ipv6_underlay_) return {*net::Ipv6Address::parse(address), kTunnelPort};
+  return {*net::Ipv4Address::parse(address), kTunnelPort};
 }
 
 worker::DataPlane& DatapathLab::dataPath(size_t host) {

@@ -40,8 +40,10 @@ struct LabInstance {
 
 class DatapathLab {
  public:
+  // `ipv6_underlay`: the workers reach each other over IPv6 (underlayAddress gives those).
   static Result<std::unique_ptr<DatapathLab>> create(
-      size_t hosts, worker::DataPlaneKind kind = worker::DataPlaneKind::kUserspace);
+      size_t hosts, worker::DataPlaneKind kind = worker::DataPlaneKind::kUserspace,
+      bool ipv6_underlay = false);
   ~DatapathLab();
   DatapathLab(const DatapathLab&) = delete;
   DatapathLab& operator=(const DatapathLab&) = delete;
@@ -61,7 +63,8 @@ class DatapathLab {
   // Runs `fn` on a thread inside the namespace of an instance / a host / and returns its value.
   Result<int> inNamespace(const std::string& netns, const std::function<int()>& fn) const;
   const std::string& hostNetns(size_t host) const;
-  std::string underlayAddress(size_t host) const;  // "172.31.<k>.<host + 2>"
+  // "172.31.<k>.<host + 2>", or "fd31:<k>::<host + 2>" with an IPv6 underlay.
+  std::string underlayAddress(size_t host) const;
   worker::DataPlane& dataPath(size_t host);
   // The userspace proxy of a host (its offload statistics); null in a kernel lab.
   worker::DataPath* userspaceDataPath(size_t host);
@@ -75,6 +78,8 @@ class DatapathLab {
   std::string prefix_;
   int subnet_ = 0;  // k of 172.31.k.0/24
   worker::DataPlaneKind kind_ = worker::DataPlaneKind::kUserspace;
+  bool ipv6_underlay_ = false;
+  overlay::TunnelEndpoint endpointOf(size_t host) const;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<LabInstance>> instances_;
   std::vector<std::string> jobs_;  // in order of first appearance: job index → service address

@@ -140,7 +140,8 @@ Status KernelPath::Impl::setUp() {
   vx.vni = options.vni;
   vx.port = options.self.port;
   vx.local = options.self.address;
-  vx.mtu = options.mtu;
+  vx.mtu = overlay::vxlanMtu(options.mtu,
+                             std::holds_alternative<net::Ipv6Address>(options.self.address));
   vx.mac = overlay::vxlanMac(options.subnet4);
   // A device left by an earlier run still holds that run's peers and routes, which this one does
   // not know: start from a new one. Established connections pause until their peers are back.

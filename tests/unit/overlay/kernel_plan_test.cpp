@@ -116,6 +116,11 @@ TEST(KernelPlanTest, GoneTargetsAreTheNamespaceAddressesNoAddressTranslatesToAny
   EXPECT_TRUE(goneTargets(after, before).empty());
 }
 
+TEST(KernelPlanTest, AnIpv6UnderlayLeavesRoomForItsLongerHeader) {
+  EXPECT_EQ(vxlanMtu(1450, false), 1450);  // 1450 + 50 = 1500 on the underlay
+  EXPECT_EQ(vxlanMtu(1450, true), 1430);   // 1430 + 70 = 1500
+}
+
 KernelRulesConfig rulesConfig() {
   return KernelRulesConfig{"ovl", "oakvx0", net::Ipv4Prefix(v4("10.18.0.0"), 26),
                            net::Ipv6Prefix(v6("fc00::"), 120)};
