@@ -1,5 +1,7 @@
 #include "common/result.h"
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace oak {
@@ -75,6 +77,10 @@ std::string_view reasonPhrase(int s) {
 
 void throw_exception_from_error(const Error& e, const boost::source_location&) {
   throw std::runtime_error(e.message);
+}
+
+std::string errnoText(std::string_view what) {
+  return std::string(what) + ": " + std::strerror(errno);
 }
 
 }  // namespace oak

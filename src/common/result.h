@@ -41,6 +41,9 @@ template <class T>
 using Result = boost::system::result<T, Error>;
 using Status = boost::system::result<void, Error>;
 
+// "<what>: <strerror(errno)>", for errors of system calls that just failed.
+std::string errnoText(std::string_view what);
+
 inline Error makeError(ErrorCode code, std::string message) {
   return Error{code, std::move(message)};
 }

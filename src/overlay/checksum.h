@@ -22,6 +22,13 @@ inline void store32(uint8_t* p, uint32_t v) {
   store16(p, static_cast<uint16_t>(v >> 16));
   store16(p + 2, static_cast<uint16_t>(v));
 }
+inline uint64_t load64(const uint8_t* p) {
+  return (uint64_t{load32(p)} << 32) | load32(p + 4);
+}
+inline void store64(uint8_t* p, uint64_t v) {
+  store32(p, static_cast<uint32_t>(v >> 32));
+  store32(p + 4, static_cast<uint32_t>(v));
+}
 
 // Adds `bytes` as big-endian 16-bit words (an odd last byte is padded with zero) to `sum`. Fast
 // enough for whole segments: eight bytes per step, in native order, swapped once at the end

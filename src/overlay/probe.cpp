@@ -3,17 +3,6 @@
 #include "overlay/checksum.h"
 
 namespace oak::overlay {
-namespace {
-
-void store64(uint8_t* p, uint64_t v) {
-  store32(p, static_cast<uint32_t>(v >> 32));
-  store32(p + 4, static_cast<uint32_t>(v));
-}
-uint64_t load64(const uint8_t* p) {
-  return (uint64_t{load32(p)} << 32) | load32(p + 4);
-}
-
-}  // namespace
 
 size_t encodeProbe(const Probe& probe, std::span<uint8_t> out) {
   if (out.size() < kProbeSize) return 0;

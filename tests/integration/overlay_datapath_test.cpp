@@ -22,6 +22,7 @@
 
 #include "datapath_lab.h"
 #include "net/address_plan.h"
+#include "overlay/checksum.h"
 #include "overlay/kernel_plan.h"
 
 namespace oak::testing {
@@ -566,25 +567,16 @@ std::vector<uint8_t> spoofedPacket(net::Ipv4Address to) {
   std::vector<uint8_t> p(28 + payload.size());
   const auto total = static_cast<uint16_t>(p.size());
   p[0] = 0x45;
-  p[2] = static_cast<uint8_t>(total >> 8);
-  p[3] = static_cast<uint8_t>(total);
+  overlay::store16(&p[2], total);
   p[8] = 64;
   p[9] = IPPROTO_UDP;
-  const auto from = net::Ipv4Address::fromOctets(8, 8, 8, 8).octets();
-  std::copy(from.begin(), from.end(), p.begin() + 12);
-  const auto dst = to.octets();
-  std::copy(dst.begin(), dst.end(), p.begin() + 16);
-  uint32_t sum = 0;
-  for (size_t i = 0; i < 20; i += 2) sum += (p[i] << 8) | p[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  p[10] = static_cast<uint8_t>(~sum >> 8);
-  p[11] = static_cast<uint8_t>(~sum);
-  p[20] = 0x9c;  // source port 40000
-  p[21] = 0x40;
-  p[22] = static_cast<uint8_t>(kPort >> 8);
-  p[23] = static_cast<uint8_t>(kPort);
-  p[24] = static_cast<uint8_t>((total - 20) >> 8);
-  p[25] = static_cast<uint8_t>(total - 20);
+  overlay::store32(&p[12], net::Ipv4Address::fromOctets(8, 8, 8, 8).toUint32());
+  overlay::store32(&p[16], to.toUint32());
+  overlay::store16(&p[10],
+                   overlay::checksumFinish(overlay::checksumAdd(0, std::span(p).first(20))));
+  overlay::store16(&p[20], 40000);  // source port
+  overlay::store16(&p[22], kPort);
+  overlay::store16(&p[24], static_cast<uint16_t>(total - 20));
   std::copy(payload.begin(), payload.end(), p.begin() + 28);
   return p;
 }

@@ -45,20 +45,12 @@ constexpr size_t kMaxVnetHeader = 64;     // bytes the device's virtio-net heade
 constexpr size_t kSendSegments = 128;     // segments per sendmmsg
 constexpr size_t kTrainSegments = 64;     // per UDP_SEGMENT message (the kernel's UDP_MAX_SEGMENTS)
 constexpr size_t kMaxUdpPayload = 65507;  // of one message, IPv4's limit
-constexpr size_t kHeldPerAddress = 8;
-constexpr size_t kHeldAddresses = 256;
-constexpr auto kHoldTimeout = std::chrono::seconds(5);  // as the control plane's query
-constexpr auto kProbeEvery = std::chrono::seconds(5);
 
 // A control message buffer holding one int or uint16_t.
 union Control {
   char bytes[CMSG_SPACE(sizeof(int))];
   cmsghdr align;
 };
-
-std::string errnoText(std::string_view what) {
-  return fmt::format("{}: {}", what, std::strerror(errno));
-}
 
 void setNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);

@@ -3,6 +3,8 @@
 // every packet through the TUN device and a UDP socket) or the kernel (KernelPath: VXLAN and
 // nftables NAT, the proxy only for addresses the kernel does not know yet).
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +20,14 @@ enum class DataPlaneKind {
   kKernel,     // VXLAN + nftables NAT (KernelPath); the default
   kUserspace,  // the proxy moves every packet (DataPath); for kernels without VXLAN or NAT
 };
+
+// Both data planes hold packets to addresses without a route the same way (a few per address,
+// a bounded number of addresses, as long as the control plane's query may take) and measure the
+// round trip to the workers in their table this often.
+inline constexpr size_t kHeldPerAddress = 8;
+inline constexpr size_t kHeldAddresses = 256;
+inline constexpr auto kHoldTimeout = std::chrono::seconds(5);
+inline constexpr auto kProbeEvery = std::chrono::seconds(5);
 
 class DataPlane {
  public:

@@ -37,19 +37,11 @@ namespace {
 constexpr size_t kMaxPacket = 65535;
 constexpr size_t kIcmpRoom = 2048;
 constexpr size_t kReadsPerWake = 64;
-constexpr size_t kHeldPerAddress = 8;
-constexpr size_t kHeldAddresses = 256;
-constexpr auto kHoldTimeout = std::chrono::seconds(5);  // as the control plane's query
-constexpr auto kProbeEvery = std::chrono::seconds(5);
 constexpr auto kHousekeepingEvery = std::chrono::seconds(1);
 // A packet for an address the kernel translates can still reach the device just after the
 // address was programmed (it was routed before): written back once. Later ones mean the kernel
 // cannot deliver it (a loop), and get "unreachable".
 constexpr auto kRaceWindow = std::chrono::seconds(2);
-
-std::string errnoText(const std::string& what) {
-  return what + ": " + std::strerror(errno);
-}
 
 std::string key(const overlay::IpAddress& address) {
   return overlay::toString(address);
@@ -67,6 +59,44 @@ uint64_t packetsOf(const std::string& listing, const std::string& name) {
   const size_t at = listing.find("packets ", counter);
   if (at == std::string::npos) return 0;
   return std::strtoull(listing.c_str() + at + 8, nullptr, 10);
+}
+
+enum RouteStep { kRemove, kAdd };
+
+// The routes to instance addresses through the VXLAN device's peers, from `before` to `after`:
+// first removing those that went (kRemove), later adding new and changed ones (kAdd). The first
+// error, if any; the others are tried anyway.
+template <typename Address>
+Status syncRoutes(nl::Socket& sock, rtnl_link* link, const std::map<Address, Address>& before,
+                  const std::map<Address, Address>& after, RouteStep step) {
+  Status first;
+  auto note = [&first](Status s) {
+    if (!s && first) first = std::move(s);
+  };
+  if (step == kRemove) {
+    for (const auto& [address, gateway] : before) {
+      if (!after.count(address)) note(nl::deleteRoute(sock, link, nl::toNlAddr(address).get()));
+    }
+    return first;
+  }
+  for (const auto& [address, gateway] : after) {
+    auto old = before.find(address);
+    if (old != before.end() && old->second == gateway) continue;
+    nl::Route r{nl::toNlAddr(address), nl::toNlAddr(gateway), std::nullopt};
+    r.onlink = true;
+    note(nl::replaceRoute(sock, link, r));
+  }
+  return first;
+}
+
+// Stamps the addresses `after` translates and `before` did not with `now`.
+template <typename Address, typename Targets>
+void noteProgrammed(const std::map<Address, Targets>& before,
+                    const std::map<Address, Targets>& after, Clock::TimePoint now,
+                    std::map<overlay::IpAddress, Clock::TimePoint>& programmed_at) {
+  for (const auto& [address, targets] : after) {
+    if (!before.count(address)) programmed_at[overlay::IpAddress(address)] = now;
+  }
 }
 
 }  // namespace
@@ -238,12 +268,8 @@ void KernelPath::Impl::run() {
 void KernelPath::Impl::removeFromKernel() {
   // Here, on the thread that lives in the worker's network namespace (nftables acts on the
   // caller's). Established connections between instances stop until a worker runs again.
-  Status s = runNft(fmt::format("delete table inet {}\n", rules.table), "remove the overlay table");
+  Status s = removeLeftovers(options.vxlan, rules.table);
   if (!s) spdlog::warn("overlay: {}", s.error().message);
-  if (auto link = nl::findLink(*sock, options.vxlan); link && *link) {
-    Status d = nl::deleteLink(*sock, link->get());
-    if (!d) spdlog::warn("overlay: removing {}: {}", options.vxlan, d.error().message);
-  }
 }
 
 void KernelPath::Impl::applyInbox() {
@@ -273,13 +299,8 @@ void KernelPath::Impl::replan() {
     Status rules_status = programRules(next);
     if (!rules_status) spdlog::error("overlay: {}", rules_status.error().message);
     forgetGone(next);
-    const auto now = clock.now();
-    for (const auto& [a, t] : next.dnat4) {
-      if (!applied.dnat4.count(a)) programmed_at[overlay::IpAddress(a)] = now;
-    }
-    for (const auto& [a, t] : next.dnat6) {
-      if (!applied.dnat6.count(a)) programmed_at[overlay::IpAddress(a)] = now;
-    }
+    noteProgrammed(applied.dnat4, next.dnat4, clock.now(), programmed_at);
+    noteProgrammed(applied.dnat6, next.dnat6, clock.now(), programmed_at);
     std::erase_if(programmed_at, [&](const auto& p) {
       const auto* v4 = std::get_if<net::Ipv4Address>(&p.first);
       return v4 ? !next.dnat4.count(*v4) : !next.dnat6.count(std::get<net::Ipv6Address>(p.first));
@@ -315,16 +336,8 @@ Status KernelPath::Impl::programPeers(const overlay::KernelPlan& next) {
     note(nl::deleteNeighbor(*sock, vxlan_ifindex, old.gateway4()));
     note(nl::deleteFdb(*sock, vxlan_ifindex, old.mac(), old.endpoint.address));
   }
-  for (const auto& [address, gateway] : applied.routes4) {
-    if (!next.routes4.count(address)) {
-      note(nl::deleteRoute(*sock, link.get(), nl::toNlAddr(address).get()));
-    }
-  }
-  for (const auto& [address, gateway] : applied.routes6) {
-    if (!next.routes6.count(address)) {
-      note(nl::deleteRoute(*sock, link.get(), nl::toNlAddr(address).get()));
-    }
-  }
+  note(syncRoutes(*sock, link.get(), applied.routes4, next.routes4, kRemove));
+  note(syncRoutes(*sock, link.get(), applied.routes6, next.routes6, kRemove));
   for (const auto& [k, peer] : next.peers) {
     auto old = applied.peers.find(k);
     if (old != applied.peers.end() && old->second == peer) continue;
@@ -342,20 +355,8 @@ Status KernelPath::Impl::programPeers(const overlay::KernelPlan& next) {
       note(nl::replaceRoute(*sock, link.get(), r6));
     }
   }
-  for (const auto& [address, gateway] : next.routes4) {
-    auto old = applied.routes4.find(address);
-    if (old != applied.routes4.end() && old->second == gateway) continue;
-    nl::Route r{nl::toNlAddr(address), nl::toNlAddr(gateway), std::nullopt};
-    r.onlink = true;
-    note(nl::replaceRoute(*sock, link.get(), r));
-  }
-  for (const auto& [address, gateway] : next.routes6) {
-    auto old = applied.routes6.find(address);
-    if (old != applied.routes6.end() && old->second == gateway) continue;
-    nl::Route r{nl::toNlAddr(address), nl::toNlAddr(gateway), std::nullopt};
-    r.onlink = true;
-    note(nl::replaceRoute(*sock, link.get(), r));
-  }
+  note(syncRoutes(*sock, link.get(), applied.routes4, next.routes4, kAdd));
+  note(syncRoutes(*sock, link.get(), applied.routes6, next.routes6, kAdd));
   return first_error;
 }
 

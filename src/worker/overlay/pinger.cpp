@@ -21,16 +21,6 @@ constexpr size_t kIcmpHeader = 8;
 constexpr int kIcmpFilter = 1;  // ICMP_FILTER of <linux/icmp.h>: a mask of refused types
 constexpr size_t kPayload = 8;  // the send time, big-endian microseconds
 
-void putTime(uint8_t* out, uint64_t value) {
-  for (int i = 7; i >= 0; --i, value >>= 8) out[i] = static_cast<uint8_t>(value);
-}
-
-uint64_t getTime(const uint8_t* in) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | in[i];
-  return value;
-}
-
 }  // namespace
 
 Result<Pinger> Pinger::open(bool ipv6, uint16_t identifier) {
@@ -57,11 +47,9 @@ Result<Pinger> Pinger::open(bool ipv6, uint16_t identifier) {
 void Pinger::send(const overlay::IpAddress& to, uint16_t sequence, uint64_t sent_us) {
   std::array<uint8_t, kIcmpHeader + kPayload> m{};
   m[0] = ipv6_ ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
-  m[4] = static_cast<uint8_t>(identifier_ >> 8);
-  m[5] = static_cast<uint8_t>(identifier_);
-  m[6] = static_cast<uint8_t>(sequence >> 8);
-  m[7] = static_cast<uint8_t>(sequence);
-  putTime(m.data() + kIcmpHeader, sent_us);
+  overlay::store16(&m[4], identifier_);
+  overlay::store16(&m[6], sequence);
+  overlay::store64(&m[kIcmpHeader], sent_us);
   if (const auto* v6 = std::get_if<net::Ipv6Address>(&to)) {
     if (!ipv6_) return;
     sockaddr_in6 sa{};  // the kernel fills in ICMPv6's checksum
@@ -71,9 +59,7 @@ void Pinger::send(const overlay::IpAddress& to, uint16_t sequence, uint64_t sent
     return;
   }
   if (ipv6_) return;
-  const uint16_t sum = overlay::checksumFinish(overlay::checksumAdd(0, m));
-  m[2] = static_cast<uint8_t>(sum >> 8);
-  m[3] = static_cast<uint8_t>(sum);
+  overlay::store16(&m[2], overlay::checksumFinish(overlay::checksumAdd(0, m)));
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(std::get<net::Ipv4Address>(to).toUint32());
@@ -97,7 +83,7 @@ void Pinger::receive(
     if (static_cast<size_t>(got) < offset + kIcmpHeader + kPayload) continue;
     const uint8_t* m = in.data() + offset;
     const uint8_t echo_reply = ipv6_ ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
-    if (m[0] != echo_reply || ((m[4] << 8) | m[5]) != identifier_) continue;
+    if (m[0] != echo_reply || overlay::load16(m + 4) != identifier_) continue;
     overlay::IpAddress sender;
     if (from.ss_family == AF_INET6) {
       net::Ipv6Address::Bytes b{};
@@ -106,7 +92,7 @@ void Pinger::receive(
     } else {
       sender = net::Ipv4Address(ntohl(reinterpret_cast<sockaddr_in&>(from).sin_addr.s_addr));
     }
-    reply(sender, getTime(m + kIcmpHeader));
+    reply(sender, overlay::load64(m + kIcmpHeader));
   }
 }
 

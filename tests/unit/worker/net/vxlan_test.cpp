@@ -74,6 +74,14 @@ std::string shOn(const Host& host, const std::string& command) {
   return sh(host.netns.empty() ? command : "nsenter --net=" + host.netns + " " + command);
 }
 
+// An IPv6 address added without DAD can be bound at once, but its local route comes a little
+// later; packets to it are dropped until then.
+void awaitLocalRoute6(const Host& host, const std::string& address) {
+  ASSERT_TRUE(oak::testing::waitUntil(address, std::chrono::seconds(5), [&] {
+    return !shOn(host, "ip -6 route show table local to " + address).empty();
+  }));
+}
+
 Result<int> ifindexOf(nl::Socket& sock, const std::string& name) {
   OAK_ASSIGN_OR_RETURN(nl::LinkPtr link, nl::findLink(sock, name));
   if (!link) return makeError(ErrorCode::kNotFound, name + " is missing");
@@ -179,6 +187,9 @@ class VxlanTest : public KernelTest {
                                 " dev " + ifname + (is6 ? " nodad" : "")),
                 "");
       ASSERT_EQ(shOn(*host, std::string("ip link set ") + ifname + " up"), "");
+      if (is6) {
+        ASSERT_NO_FATAL_FAILURE(awaitLocalRoute6(*host, address));
+      }
     }
     // Until the kernel has activated both ends (asynchronously), they drop what they send.
     for (const auto& [host, ifname] : {std::pair{&a_, "ua"}, std::pair{&b_, "ub"}}) {
@@ -190,6 +201,7 @@ class VxlanTest : public KernelTest {
     ASSERT_EQ(shOn(b_, "ip link set lo up"), "");
     ASSERT_EQ(shOn(b_, "ip addr add 10.18.0.65/32 dev lo"), "");
     ASSERT_EQ(shOn(b_, "ip addr add fc00::101/128 dev lo"), "");
+    ASSERT_NO_FATAL_FAILURE(awaitLocalRoute6(b_, "fc00::101"));
   }
 
   void joinBoth() {
